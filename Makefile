@@ -136,3 +136,7 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# `make print-VAR` prints a variable (used by hack/run-tests.sh).
+print-%:
+	@echo '$($*)'

@@ -47,3 +47,16 @@ fuzz: | $(DEPS_STAMP)
 
 bench: all kernel initramfs | $(DEPS_STAMP)
 	./tests/bench/run.sh
+
+# Static guest programs for boot tests (never sanitized: they run as a guest's PID 1).
+GUEST_MARKER_INIT := $(BUILD)/tests/guest/marker-init
+MARKER_INITRAMFS  := $(BUILD)/tests/guest/marker.cpio.gz
+$(GUEST_MARKER_INIT): tests/e2e/guest/marker-init.c | $(DEPS_STAMP)
+	$(call say,CCLD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)gcc -static -Os -s -Wall -Wextra -Werror -o $@ $<
+$(MARKER_INITRAMFS): $(GUEST_MARKER_INIT) hack/mkinitramfs.sh
+	$(call say,CPIO,$@)
+	$(Q)./hack/mkinitramfs.sh $@ $<
+.PHONY: guest-test-images
+guest-test-images: $(MARKER_INITRAMFS)

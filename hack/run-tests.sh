@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# `make test`: installs what is missing, builds, runs every suite, and ends
+# with one line "N passed, N failed[, N skipped]". Exit status 0 only when
+# nothing failed.
+#
+# Suites, each reported as TAP and counted the same way:
+#   unit        cmocka tests, gcc build
+#   unit-asan   the same tests built with clang, AddressSanitizer + UBSan
+#   fuzz-corpus every fuzz target replayed over its seed corpus (ASan build)
+#   e2e-host    tests/e2e/host/*.bats, natively
+#   e2e-kvm     tests/e2e/kvm/*.bats where /dev/kvm can boot Linux: natively
+#               if this host's can (hack/kvm-check), otherwise inside one
+#               hack/nested-kvm test VM
+#
+# HULL_TEST_SUITES="unit e2e-host" runs only the named suites.
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+export BUILD=${BUILD:-build}
+jobs=$(nproc)
+results=$BUILD/test-results
+rm -rf "$results"
+mkdir -p "$results"
+suites=${HULL_TEST_SUITES:-unit unit-asan fuzz-corpus e2e-host e2e-kvm}
+wants() { [[ " $suites " == *" $1 "* ]]; }
+
+passed=0 failed=0 skipped=0
+declare -a failures=()
+
+# Count one suite's TAP output. A suite that exits non-zero without a
+# "not ok" line (a crash, a build error, a timeout) counts as one failure,
+# as does a plan ("1..N") with fewer results than announced.
+count_tap() { # name tapfile exitcode
+	local name=$1 tap=$2 rc=$3
+	local ok notok skip plan ran
+	ok=$(tr -d '\r' <"$tap" | grep -cE '^ok [0-9]+' || true)
+	skip=$(tr -d '\r' <"$tap" | grep -ciE '^ok [0-9]+.*# skip' || true)
+	notok=$(tr -d '\r' <"$tap" | grep -cE '^not ok [0-9]+' || true)
+	plan=$(tr -d '\r' <"$tap" | grep -E '^1\.\.[0-9]+' | sed 's/^1\.\.//' | awk '{ s += $1 } END { print s + 0 }')
+	ran=$((ok + notok))
+	passed=$((passed + ok - skip))
+	skipped=$((skipped + skip))
+	failed=$((failed + notok))
+	if [ "$notok" -gt 0 ]; then
+		while IFS= read -r l; do failures+=("$name: $l"); done < <(tr -d '\r' <"$tap" | grep -E '^not ok [0-9]+')
+	fi
+	if [ "$plan" -gt "$ran" ]; then
+		failed=$((failed + plan - ran))
+		failures+=("$name: $((plan - ran)) planned test(s) never reported")
+	elif [ "$rc" -ne 0 ] && [ "$notok" -eq 0 ]; then
+		failed=$((failed + 1))
+		failures+=("$name: exited with status $rc without a failing test (crash, timeout or build error)")
+	fi
+}
+
+run_suite() { # name cmd...
+	local name=$1
+	shift
+	echo "==> $name: $*"
+	local tap=$results/$name.tap
+	"$@" 2>&1 | tee "$tap"
+	local rc=${PIPESTATUS[0]}
+	count_tap "$name" "$tap" "$rc"
+}
+
+build_step() { # name cmd...
+	local name=$1
+	shift
+	echo "==> build: $name"
+	if ! "$@" >"$results/build-$name.log" 2>&1; then
+		tail -40 "$results/build-$name.log"
+		failed=$((failed + 1))
+		failures+=("build $name failed (see $results/build-$name.log)")
+		return 1
+	fi
+}
+
+finish() {
+	echo
+	if [ ${#failures[@]} -gt 0 ]; then
+		echo "Failures:"
+		printf '  %s\n' "${failures[@]}"
+	fi
+	if [ "$skipped" -gt 0 ]; then
+		echo "$passed passed, $failed failed, $skipped skipped"
+	else
+		echo "$passed passed, $failed failed"
+	fi
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+
+build_step deps ./hack/install-deps.sh || finish
+build_step all make -j"$jobs" all unit-tests kernel guest-test-images || finish
+if [ -n "$(make -s print-AGENT_STATIC 2>/dev/null)" ]; then
+	build_step initramfs make -j"$jobs" initramfs || finish
+fi
+
+if wants unit; then
+	for t in $(find "$BUILD/tests/unit" -type f -executable -name 'test_*' 2>/dev/null | sort); do
+		run_suite "unit-$(basename "$(dirname "$t")")-$(basename "$t")" \
+			env CMOCKA_MESSAGE_OUTPUT=TAP "$t"
+	done
+fi
+
+if wants unit-asan; then
+	asan=$BUILD/asan
+	if build_step unit-asan make -j"$jobs" BUILD="$asan" SANITIZE=1 CC=clang unit-tests; then
+		for t in $(find "$asan/tests/unit" -type f -executable -name 'test_*' 2>/dev/null | sort); do
+			run_suite "asan-$(basename "$(dirname "$t")")-$(basename "$t")" \
+				env CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 "$t"
+		done
+	fi
+fi
+
+if wants fuzz-corpus && ls tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
+	if build_step fuzz make -j"$jobs" BUILD="$BUILD/fuzz" FUZZ=1 fuzz-targets; then
+		run_suite fuzz-corpus ./hack/run-fuzz.sh --corpus-only "$BUILD/fuzz/fuzz"
+	fi
+fi
+
+if wants e2e-host && ls tests/e2e/host/*.bats >/dev/null 2>&1; then
+	run_suite e2e-host bats --tap tests/e2e/host
+fi
+
+if wants e2e-kvm && ls tests/e2e/kvm/*.bats >/dev/null 2>&1; then
+	if ./hack/kvm-check; then
+		run_suite e2e-kvm bats --tap tests/e2e/kvm
+	else
+		echo "==> e2e-kvm: this host's /dev/kvm cannot boot Linux; running the suite inside hack/nested-kvm"
+		run_suite e2e-kvm ./hack/nested-kvm --timeout "${HULL_NESTED_TIMEOUT:-2400}" -- \
+			bats --tap tests/e2e/kvm
+	fi
+fi
+
+finish
