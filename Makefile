@@ -57,6 +57,7 @@ LIBS       :=   # static libraries, linked (as a group) into tests
 UNIT_TESTS :=   # cmocka test binaries
 FUZZ_TARGETS := # libFuzzer binaries
 GEN_HEADERS := # generated headers every compile waits for
+TEST_TOOLS :=  # helper programs the e2e tests run
 
 objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

@@ -93,7 +93,7 @@ finish() {
 }
 
 build_step deps ./hack/install-deps.sh || finish
-build_step all make -j"$jobs" all unit-tests kernel guest-test-images || finish
+build_step all make -j"$jobs" all unit-tests test-tools kernel guest-test-images || finish
 if [ -n "$(make -s print-AGENT_STATIC 2>/dev/null)" ]; then
 	build_step initramfs make -j"$jobs" initramfs || finish
 fi

@@ -31,8 +31,9 @@ FUZZ_TARGETS += $(call fuzz_bin,$(1))
 endef
 $(foreach t,$(fuzz_srcs),$(eval $(call fuzz_target,$(t))))
 
-.PHONY: unit-tests fuzz-targets test fuzz bench
+.PHONY: unit-tests fuzz-targets test-tools test fuzz bench
 unit-tests: $(UNIT_TESTS)
+test-tools: $(TEST_TOOLS)
 fuzz-targets: $(FUZZ_TARGETS)
 
 # The whole suite; hack/run-tests.sh builds what it needs and prints the
