@@ -34,6 +34,7 @@ if ! modprobe kvm_amd 2>/dev/null || [ ! -c /dev/kvm ]; then
 	echo "nested-kvm: kvm_amd did not load: the test VM has no usable AMD-V"
 fi
 modprobe tun 2>/dev/null
+modprobe vhost_vsock 2>/dev/null
 chmod 666 /dev/kvm 2>/dev/null
 
 sh "$run/cmd.sh" </dev/null >/dev/console 2>&1

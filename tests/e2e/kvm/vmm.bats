@@ -1,0 +1,267 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: Apache-2.0
+# hull-vmm boots the real guest kernel (bzImage and vmlinux) to a test init
+# (tests/e2e/guest/vmm_test_init.c) that checks virtio-rng and virtio-blk and
+# reports "HULLTEST key value" lines on the serial console, then powers off,
+# reboots, panics or hangs as asked. Needs a /dev/kvm that boots Linux: run
+# natively there, or here through hack/nested-kvm:
+#   make BUILD=build/h-vmm all kernel vmm-guest-inits
+#   BUILD=build/h-vmm hack/nested-kvm -- bats tests/e2e/kvm/vmm.bats
+
+setup_file() {
+	ROOT=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
+	B=$ROOT/${BUILD:-build}
+	export ROOT B
+	for f in bin/hull-vmm kernel/bzImage kernel/vmlinux guest/vmm_test_init; do
+		[ -e "$B/$f" ] || { echo "missing $B/$f (make all kernel vmm-guest-inits)" >&2; return 1; }
+	done
+	export INITRD=$BATS_FILE_TMPDIR/initrd.cpio.gz
+	"$ROOT/hack/mkinitramfs.sh" "$INITRD" "$B/guest/vmm_test_init"
+}
+
+teardown() {
+	# a background hull-vmm of a failed test must not outlive it
+	[ -z "${BG_PID:-}" ] || kill -KILL "$BG_PID" 2>/dev/null || true
+}
+
+# Wait until FILE contains TEXT (guest boots are slow under nested TCG).
+wait_for() { # FILE TEXT
+	for _ in $(seq 3000); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+setup() {
+	[ -c /dev/kvm ] || skip "no /dev/kvm"
+	"$ROOT/hack/kvm-check" -q || skip "this /dev/kvm cannot boot Linux (use hack/nested-kvm)"
+}
+
+# A 4 MiB disk whose sector 0 holds the marker the init looks for.
+make_disk() {
+	rm -f "$1"
+	truncate -s 4M "$1"
+	printf 'HULLDISK marker from the host...' | dd of="$1" conv=notrunc status=none
+}
+
+vmm() { # KERNEL CMDLINE [hull-vmm args...]
+	local kernel=$1 cmdline=$2
+	shift 2
+	timeout 300 "$B/bin/hull-vmm" --kernel "$B/kernel/$kernel" --initrd "$INITRD" \
+		--cmdline "quiet $cmdline" "$@" </dev/null
+}
+
+boot_devices() { # KERNEL
+	local disk=$BATS_TEST_TMPDIR/disk.img
+	make_disk "$disk"
+	run vmm "$1" "hulltest.rng=1 hulltest.blk=1" --mem 128 --rng --disk "$disk"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HULLTEST init started"* ]]
+	[[ "$output" == *"HULLTEST rng OK"* ]]
+	[[ "$output" == *"HULLTEST blk_marker HULLDISK"* ]]
+	[[ "$output" == *"HULLTEST blk OK"* ]]
+	[[ "$output" == *"HULLTEST end poweroff"* ]]
+	# what the guest wrote reached the host file
+	[ "$(dd if="$disk" bs=512 skip=8 count=1 status=none | head -c 10)" = GUESTWROTE ]
+}
+
+@test "vmm: bzImage boots to init; rng, blk read/write; poweroff exits 0" {
+	boot_devices bzImage
+}
+
+@test "vmm: vmlinux (ELF) boots to init; rng, blk read/write; poweroff exits 0" {
+	boot_devices vmlinux
+}
+
+@test "vmm: read-only disk: guest writes fail, the host file is unchanged" {
+	local disk=$BATS_TEST_TMPDIR/ro.img
+	make_disk "$disk"
+	local before
+	before=$(sha256sum <"$disk")
+	run vmm bzImage "hulltest.blk=1" --disk "$disk,ro"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HULLTEST blk_marker HULLDISK"* ]]
+	[[ "$output" == *"HULLTEST blk FAIL write"* ]]
+	[ "$(sha256sum <"$disk")" = "$before" ]
+}
+
+@test "vmm: guest reboot exits with --reboot-exit" {
+	run vmm bzImage "hulltest.end=reboot" --reboot-exit 7
+	echo "$output"
+	[ "$status" -eq 7 ]
+	[[ "$output" == *"guest reset the machine"* ]]
+}
+
+@test "vmm: guest kernel panic exits 2 (pvpanic, or the console banner)" {
+	# With CONFIG_PCI=y the kernel loads our DSDT and reports through
+	# pvpanic; without it (Linux 6.1 cannot load the DSDT then) the VMM
+	# recognises the panic banner before the panic=-1 reset.
+	run vmm bzImage "hulltest.end=panic"
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"guest kernel panicked"* ]]
+}
+
+@test "vmm: vCPU and memory matrix (1/64M, 2/256M, 4/2048M)" {
+	for spec in 1:64 2:256 4:2048; do
+		local cpus=${spec%%:*} mem=${spec#*:}
+		run vmm bzImage "" --cpus "$cpus" --mem "$mem"
+		echo "== $cpus vCPUs, $mem MiB: status $status"
+		echo "$output" | grep HULLTEST
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"HULLTEST cpus $cpus"* ]]
+		local kb
+		kb=$(echo "$output" | sed -n 's/^HULLTEST memtotal_kb //p' | tr -d '\r')
+		# MemTotal is RAM minus the kernel image, reserved areas and the
+		# page structs (~18 MiB at 64 MiB, ~52 MiB at 2 GiB)
+		[ "$kb" -gt $((mem * 1024 * 85 / 100 - 20 * 1024)) ]
+		[ "$kb" -le $((mem * 1024)) ]
+	done
+}
+
+@test "vmm: SIGTERM stops a running guest in order (exit 0)" {
+	local log=$BATS_TEST_TMPDIR/console.log
+	"$B/bin/hull-vmm" --kernel "$B/kernel/bzImage" --initrd "$INITRD" \
+		--cmdline "quiet hulltest.end=hang" --console "file:$log" \
+		2>"$BATS_TEST_TMPDIR/stderr" </dev/null 3>&- &
+	local pid=$!
+	BG_PID=$pid
+	wait_for "$log" "HULLTEST end hang"
+	kill -TERM "$pid"
+	local status=0
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/stderr"
+	[ "$status" -eq 0 ]
+	grep -q "stopped by signal" "$BATS_TEST_TMPDIR/stderr"
+}
+
+@test "vmm: ACPI tables drive a distro kernel's poweroff (S5) and describe pvpanic" {
+	local k
+	k=$(ls /boot/vmlinuz-* 2>/dev/null | head -1)
+	[ -n "$k" ] || skip "no distro kernel in /boot"
+	run timeout 300 "$B/bin/hull-vmm" --kernel "$k" --initrd "$INITRD" --mem 256 </dev/null
+	echo "$output" | grep -E "ACPI|pnp|HULLTEST|hull-vmm"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Preparing to enter system sleep state S5"* ]]
+	[[ "$output" == *"guest powered off (ACPI S5)"* ]]
+	[[ "$output" != *"ACPI Error"* ]]
+	[[ "$output" != *"ACPI BIOS Error"* ]]
+}
+
+@test "vmm: virtio-net on a tap: the guest pings the host" {
+	command -v ip >/dev/null || skip "no ip(8)"
+	local tap=hullvmm$$
+	ip tuntap add dev "$tap" mode tap || skip "cannot create a tap (needs CAP_NET_ADMIN)"
+	ip addr add 10.77.0.1/24 dev "$tap"
+	ip link set "$tap" up
+	run vmm bzImage "hulltest.net=10.77.0.2,10.77.0.1" --net "$tap,mac=52:54:00:12:34:56"
+	ip link del "$tap"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HULLTEST net OK echo reply from 10.77.0.1"* ]]
+}
+
+@test "vmm: control socket: status, pause, resume, memory, stop" {
+	command -v socat >/dev/null || skip "no socat"
+	local sock=/tmp/hull-vmm-api-$$.sock log=$BATS_TEST_TMPDIR/console.log
+	"$B/bin/hull-vmm" --kernel "$B/kernel/bzImage" --initrd "$INITRD" --mem 128 \
+		--cmdline "quiet hulltest.end=hang" --console "file:$log" --api-socket "$sock" \
+		2>"$BATS_TEST_TMPDIR/stderr" </dev/null 3>&- &
+	local pid=$!
+	BG_PID=$pid
+	wait_for "$log" "HULLTEST end hang"
+	api() { echo "$1" | socat -t 5 - "UNIX-CONNECT:$sock"; }
+	run api '{"cmd": "status"}'
+	echo "$output"
+	[[ "$output" == *'"state": "running"'* ]]
+	[[ "$output" == *'"mem_mib": 128'* ]]
+	run api '{"cmd": "pause"}'
+	[[ "$output" == *'"ok": true'* ]]
+	run api '{"cmd": "status"}'
+	[[ "$output" == *'"state": "paused"'* ]]
+	run api '{"cmd": "resume"}'
+	run api '{"cmd": "status"}'
+	[[ "$output" == *'"state": "running"'* ]]
+	run api '{"cmd": "memory"}'
+	echo "$output"
+	local resident rss
+	resident=$(echo "$output" | sed -n 's/.*"guest_resident_kib": \([0-9]*\).*/\1/p')
+	rss=$(echo "$output" | sed -n 's/.*"vmm_rss_kib": \([0-9]*\).*/\1/p')
+	# guest RAM is touched on demand: resident, but less than all 128 MiB
+	[ "$resident" -gt 0 ]
+	[ "$resident" -lt $((128 * 1024)) ]
+	[ "$rss" -gt 0 ]
+	run api 'not json'
+	[[ "$output" == *'"ok": false'* ]]
+	run api '{"cmd": "stop"}'
+	[[ "$output" == *'"ok": true'* ]]
+	local status=0
+	wait "$pid" || status=$?
+	cat "$BATS_TEST_TMPDIR/stderr"
+	[ "$status" -eq 0 ]
+	[ ! -e "$sock" ]
+}
+
+@test "vmm: virtio-vsock (hybrid): 1 MiB echoed guest->host and host->guest" {
+	command -v python3 >/dev/null || skip "no python3"
+	local uds=/tmp/hull-vmm-vsock-$$.sock log=$BATS_TEST_TMPDIR/console.log
+	# host echo server on <uds>_5000: the guest connects to host port 5000
+	python3 - "${uds}_5000" 3>&- <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    c.sendall(d)
+c.shutdown(socket.SHUT_WR)
+PY
+	local echo_pid=$!
+	"$B/bin/hull-vmm" --kernel "$B/kernel/bzImage" --initrd "$INITRD" --mem 128 \
+		--vsock "3,$uds" --cmdline "quiet hulltest.vsock=5000" --console "file:$log" \
+		2>"$BATS_TEST_TMPDIR/stderr" </dev/null 3>&- &
+	local pid=$!
+	BG_PID=$pid
+	wait_for "$log" "HULLTEST vsock_h2g listening"
+	# host -> guest: CONNECT 5001, then 1 MiB both ways at once
+	run python3 - "$uds" <<'PY'
+import hashlib, socket, sys, threading
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(b"CONNECT 5001\n")
+line = b""
+while not line.endswith(b"\n"):
+    ch = s.recv(1)
+    if not ch:
+        sys.exit("closed before OK")
+    line += ch
+if not line.startswith(b"OK "):
+    sys.exit("bad reply %r" % line)
+data = bytes((i * 7 + (i >> 10)) & 0xff for i in range(1 << 20))
+def send():
+    s.sendall(data); s.shutdown(socket.SHUT_WR)
+t = threading.Thread(target=send); t.start()
+got = bytearray()
+while len(got) < len(data):
+    d = s.recv(65536)
+    if not d:
+        break
+    got += d
+t.join()
+print("h2g", "OK" if hashlib.sha256(got).digest() == hashlib.sha256(data).digest() else "FAIL %d bytes" % len(got))
+PY
+	local h2g=$output
+	local status=0
+	wait "$pid" || status=$?
+	kill "$echo_pid" 2>/dev/null || true
+	echo "$h2g"
+	grep HULLTEST "$log"
+	cat "$BATS_TEST_TMPDIR/stderr"
+	[[ "$h2g" == *"h2g OK"* ]]
+	[ "$status" -eq 0 ]
+	grep -q "HULLTEST vsock_g2h OK 1 MiB echoed" "$log"
+	grep -q "HULLTEST vsock_h2g echoed 1048576 bytes" "$log"
+}

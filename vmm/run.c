@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Build and run one microVM from a struct vmm_config, in this order: VM and
+ * memory, legacy devices and console, virtio devices (each on its own
+ * virtio-mmio window and IRQ, announced on the kernel command line), kernel
+ * and ACPI tables, vCPU state, signals, vCPU threads; then the event loop
+ * until the guest or a signal ends it. Teardown runs in reverse.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "boot.h"
+#include "control.h"
+#include "devices.h"
+#include "jail.h"
+#include "lib/log.h"
+#include "mmio.h"
+#include "run.h"
+#include "virtio_fs.h"
+#include "virtio_vsock.h"
+
+/* Arguments every guest gets: console on the UART, resets through the
+ * i8042 (a triple fault then really is a crash), reboot at once on panic
+ * (after pvpanic has told us), no PCI probing, one UART. */
+#define BASE_CMDLINE "console=ttyS0 reboot=k panic=-1 pci=off nomodule 8250.nr_uarts=1"
+
+/* IRQs for virtio-mmio devices: ISA lines that nothing else uses (0 PIT,
+ * 1/12 i8042, 2 cascade, 4 COM1, 8 RTC, 9 ACPI SCI). Lines >= 16 are not
+ * mapped by Linux for command-line virtio-mmio devices under ACPI. */
+static const unsigned mmio_irqs[MMIO_MAX_DEVICES] = {5, 6, 7, 10, 11, 12, 13, 14, 15};
+
+struct vmm_run {
+	const struct vmm_config *cfg;
+	struct vmm_vm *vm;
+	struct serial *serial;
+	struct mmio_dev *devs[MMIO_MAX_DEVICES];
+	unsigned n_devs;
+	int console_fd;
+	int sigfd;
+	char cmdline[VMM_CMDLINE_MAX];
+	size_t cmdline_len;
+	struct vmm_control *control;
+	struct virtio_dev *balloon; /* owned by its mmio_dev */
+};
+
+static int cmdline_add(struct vmm_run *r, const char *word)
+{
+	size_t n = strlen(word);
+	if (r->cmdline_len + n + 2 > sizeof(r->cmdline)) {
+		log_error("kernel command line longer than %zu bytes", sizeof(r->cmdline) - 1);
+		return -E2BIG;
+	}
+	if (r->cmdline_len)
+		r->cmdline[r->cmdline_len++] = ' ';
+	memcpy(r->cmdline + r->cmdline_len, word, n + 1);
+	r->cmdline_len += n;
+	return 0;
+}
+
+static int add_virtio(struct vmm_run *r, struct virtio_dev *dev)
+{
+	if (r->n_devs >= MMIO_MAX_DEVICES) {
+		log_error("too many devices: at most %d virtio devices", MMIO_MAX_DEVICES);
+		dev->ops->free(dev);
+		return -ENOSPC;
+	}
+	unsigned i = r->n_devs;
+	struct mmio_dev *m;
+	int rc = mmio_dev_add(r->vm, dev, VMM_VIRTIO_MMIO_BASE + i * MMIO_WINDOW, mmio_irqs[i], &m);
+	if (rc < 0)
+		return rc;
+	r->devs[r->n_devs++] = m;
+	char word[96];
+	mmio_dev_cmdline(m, word, sizeof(word));
+	return cmdline_add(r, word);
+}
+
+static int add_devices(struct vmm_run *r)
+{
+	const struct vmm_config *cfg = r->cfg;
+	struct vmm_vm *vm = r->vm;
+	struct virtio_dev *dev;
+	int rc;
+	for (unsigned i = 0; i < cfg->n_disks; i++) {
+		struct virtio_blk_opts o = {.path = cfg->disks[i].path,
+					    .read_only = cfg->disks[i].read_only,
+					    .serial = cfg->disks[i].serial};
+		if ((rc = virtio_blk_create(&vm->mem, vm->loop, &o, &dev)) < 0)
+			return rc;
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+	}
+	if (cfg->net_tap) {
+		struct virtio_net_opts no = {.tap = cfg->net_tap};
+		if (!cfg->net_mac || vmm_mac_parse(cfg->net_mac, no.mac) < 0) {
+			/* Locally administered, stable per tap name. */
+			uint32_t h = 2166136261u;
+			for (const char *p = cfg->net_tap; *p; p++)
+				h = (h ^ (uint8_t)*p) * 16777619u;
+			uint8_t mac[6] = {0x02,
+					  0x68,
+					  (uint8_t)(h >> 24),
+					  (uint8_t)(h >> 16),
+					  (uint8_t)(h >> 8),
+					  (uint8_t)h};
+			memcpy(no.mac, mac, 6);
+		}
+		if ((rc = virtio_net_create(&vm->mem, vm->loop, &no, &dev)) < 0)
+			return rc;
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+	}
+	if (cfg->rng) {
+		if ((rc = virtio_rng_create(&vm->mem, vm->loop, &dev)) < 0)
+			return rc;
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+	}
+	if (cfg->balloon) {
+		if ((rc = virtio_balloon_create(&vm->mem, vm->loop, &dev)) < 0)
+			return rc;
+		r->balloon = dev;
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+	}
+	if (cfg->vsock_cid) {
+		struct virtio_vsock_config vc = {.uds_path = cfg->vsock_uds,
+						 .guest_cid = cfg->vsock_cid};
+		if ((rc = virtio_vsock_create(&vm->mem, vm->loop, &vc, &dev)) < 0) {
+			log_error("vsock %s: %s", cfg->vsock_uds, strerror(-rc));
+			return rc;
+		}
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < cfg->n_fs && i < VMM_MAX_FS; i++) {
+		struct virtio_fs_opts fo = {.tag = cfg->fs[i].tag, .socket = cfg->fs[i].socket};
+		if ((rc = virtio_fs_create(&vm->mem, vm->loop, &fo, &dev)) < 0)
+			return rc;
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+		/* Now that the transport has its ioeventfds and irqfd. */
+		if ((rc = virtio_fs_attach(dev)) < 0) {
+			log_error("virtio-fs %s: %s", cfg->fs[i].tag, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int open_console(struct vmm_run *r)
+{
+	const struct vmm_config *cfg = r->cfg;
+	int in_fd = -1;
+	r->console_fd = -1;
+	switch (cfg->console) {
+	case VMM_CONSOLE_STDIO:
+		r->console_fd = dup(STDOUT_FILENO);
+		/* Input only from a terminal or pipe, not /dev/null: EOF at
+		 * once would be pointless polling. */
+		if (isatty(STDIN_FILENO) || lseek(STDIN_FILENO, 0, SEEK_CUR) < 0)
+			in_fd = STDIN_FILENO;
+		break;
+	case VMM_CONSOLE_FILE:
+		r->console_fd = open(cfg->console_path,
+				     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+		if (r->console_fd < 0)
+			return log_error("console %s: %s", cfg->console_path, strerror(errno)),
+			       -errno;
+		break;
+	case VMM_CONSOLE_OFF:
+		break;
+	}
+	return serial_create(r->vm, r->console_fd, in_fd, &r->serial);
+}
+
+static void on_signal(struct vmm_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct vmm_run *r = ctx;
+	struct signalfd_siginfo si;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vmm_vm_exit(r->vm, VMM_EXIT_STOP, "stopped by signal %s", strsignal((int)si.ssi_signo));
+}
+
+static int setup_signals(struct vmm_run *r)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before vCPU threads start, so only the signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a vanished console or socket peer is an EPIPE */
+	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sigfd < 0)
+		return -errno;
+	return vmm_loop_add(r->vm->loop, r->sigfd, EPOLLIN, on_signal, r);
+}
+
+static int boot(struct vmm_run *r)
+{
+	const struct vmm_config *cfg = r->cfg;
+	struct vmm_boot_opts bo = {
+	    .kernel = cfg->kernel, .initrd = cfg->initrd, .cmdline = r->cmdline};
+	struct vmm_boot_info *info = malloc(sizeof(*info));
+	if (!info)
+		return -ENOMEM;
+	int rc = vmm_boot_load(r->vm, &bo, info);
+	if (rc == 0 && (rc = vmm_acpi_write(r->vm)) < 0)
+		log_error("ACPI tables: %s", strerror(-rc));
+	for (unsigned i = 0; rc == 0 && i < r->vm->n_vcpus; i++) {
+		rc = vcpu_setup_linux(&r->vm->vcpus[i], info->entry, VMM_ZERO_PAGE_ADDR);
+		if (rc < 0)
+			log_error("vCPU %u state: %s", i, strerror(-rc));
+	}
+	free(info);
+	return rc;
+}
+
+static int exit_status(const struct vmm_run *r, enum vmm_exit why)
+{
+	switch (why) {
+	case VMM_EXIT_POWEROFF:
+	case VMM_EXIT_STOP:
+		return VMM_STATUS_POWEROFF;
+	case VMM_EXIT_REBOOT:
+		return r->cfg->reboot_exit;
+	case VMM_EXIT_PANIC:
+		return VMM_STATUS_PANIC;
+	case VMM_EXIT_CRASH:
+		return VMM_STATUS_CRASH;
+	default:
+		return VMM_STATUS_ERROR;
+	}
+}
+
+static void teardown(struct vmm_run *r)
+{
+	vmm_control_free(r->control);
+	for (unsigned i = 0; i < r->n_devs; i++)
+		mmio_dev_free(r->devs[i]);
+	serial_free(r->serial);
+	if (r->console_fd >= 0)
+		close(r->console_fd);
+	if (r->sigfd >= 0) {
+		vmm_loop_del(r->vm->loop, r->sigfd);
+		close(r->sigfd);
+	}
+	vmm_vm_destroy(r->vm);
+}
+
+int vmm_run(const struct vmm_config *cfg)
+{
+	struct vmm_run r = {.cfg = cfg, .console_fd = -1, .sigfd = -1};
+	struct vmm_vm_opts vo = {.mem_size = (uint64_t)(cfg->mem_mib ? cfg->mem_mib : 128) << 20,
+				 .n_vcpus = cfg->vcpus ? cfg->vcpus : 1};
+	int rc = vmm_vm_create(&vo, &r.vm);
+	if (rc < 0)
+		return VMM_STATUS_ERROR;
+	rc = cmdline_add(&r, BASE_CMDLINE);
+	if (rc == 0 && cfg->cmdline && cfg->cmdline[0])
+		rc = cmdline_add(&r, cfg->cmdline);
+	if (rc == 0 && (rc = legacy_devices_add(r.vm)) < 0)
+		log_error("legacy devices: %s", strerror(-rc));
+	if (rc == 0)
+		rc = open_console(&r);
+	if (rc == 0)
+		rc = add_devices(&r);
+	if (rc == 0)
+		rc = boot(&r);
+	if (rc == 0 && (rc = setup_signals(&r)) < 0)
+		log_error("signals: %s", strerror(-rc));
+	if (rc == 0 && cfg->api_socket)
+		rc = vmm_control_new(r.vm, cfg->api_socket, r.balloon, &r.control);
+	log_debug("kernel command line: %s", r.cmdline);
+	if (rc == 0)
+		rc = vmm_jail(!cfg->no_seccomp);
+	if (rc == 0)
+		rc = vmm_vm_start(r.vm);
+	int status = VMM_STATUS_ERROR;
+	if (rc == 0) {
+		enum vmm_exit why = vmm_vm_run(r.vm);
+		status = exit_status(&r, why);
+		if (why == VMM_EXIT_POWEROFF || why == VMM_EXIT_STOP || why == VMM_EXIT_REBOOT)
+			log_info("%s", r.vm->exit_msg);
+		else
+			log_error("%s", r.vm->exit_msg);
+	}
+	teardown(&r);
+	return status;
+}

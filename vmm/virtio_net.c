@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * virtio-net (virtio 1.2 section 5.1) on a host tap device: one receive and
+ * one transmit queue, no offloads, a fixed MAC and link status. The tap is
+ * opened with IFF_VNET_HDR and a 12-byte header, which has the layout of
+ * struct virtio_net_hdr_v1, so frames move between tap and guest buffers
+ * with a single readv/writev and no copy.
+ *
+ * Receive: while the guest has posted buffers, read one frame per chain.
+ * When it has none, stop watching the tap until the guest kicks the rx
+ * queue, so a busy host link cannot spin the event loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+
+#include "devices.h"
+#include "lib/log.h"
+
+#define RXQ                  0
+#define TXQ                  1
+#define VNET_HDR_LEN         ((int)sizeof(struct virtio_net_hdr_v1))
+#define MAX_FRAMES_PER_ROUND 256 /* fairness with other fds on the loop */
+
+struct net_dev {
+	struct virtio_dev vdev;
+	int tap;
+	bool polling; /* tap registered for EPOLLIN */
+	struct virtio_net_config cfg;
+};
+
+static int open_tap(const char *name)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	int hdr = VNET_HDR_LEN;
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void set_polling(struct net_dev *n, bool on)
+{
+	if (n->polling == on)
+		return;
+	n->polling = on;
+	vmm_loop_mod(n->vdev.loop, n->tap, on ? EPOLLIN : 0);
+}
+
+/* Move frames from the tap into rx buffers. dev->lock held. */
+static void rx_fill(struct net_dev *n)
+{
+	struct virtio_dev *d = &n->vdev;
+	struct virtq *vq = &d->vqs[RXQ];
+	struct virtq_chain c;
+	bool pushed = false;
+	int r = 0;
+	for (int i = 0; i < MAX_FRAMES_PER_ROUND; i++) {
+		if ((r = virtq_pop(vq, &c)) <= 0)
+			break;
+		if (c.n_in == 0 || c.in_len < (uint64_t)VNET_HDR_LEN) {
+			r = -EPROTO;
+			break;
+		}
+		ssize_t got = readv(n->tap, &c.iov[c.n_out], (int)c.n_in);
+		if (got < 0) {
+			virtq_unpop(vq); /* EAGAIN: keep the buffer for the next frame */
+			r = 0;
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("virtio-net: tap read: %s", strerror(errno));
+			break;
+		}
+		/* tun leaves num_buffers alone; without MRG_RXBUF it must be 1. */
+		uint16_t one = 1;
+		virtq_chain_write(&c, offsetof(struct virtio_net_hdr_v1, num_buffers), &one, 2);
+		virtq_push(vq, &c, (uint32_t)got);
+		pushed = true;
+	}
+	if (pushed)
+		virtq_notify(vq);
+	if (r < 0) {
+		virtio_dev_fail(d, "receive queue: bad buffer (%s)", strerror(-r));
+		return;
+	}
+	/* No buffers left: stop reading until the guest posts more. */
+	set_polling(n, virtq_has_avail(vq));
+}
+
+static void tx_drain(struct net_dev *n)
+{
+	struct virtio_dev *d = &n->vdev;
+	struct virtq *vq = &d->vqs[TXQ];
+	struct virtq_chain c;
+	bool pushed = false;
+	int r;
+	while ((r = virtq_pop(vq, &c)) > 0) {
+		if (c.out_len < (uint64_t)VNET_HDR_LEN) {
+			r = -EPROTO;
+			break;
+		}
+		/* A full tap queue or a down link drops the frame, like a NIC. */
+		if (writev(n->tap, c.iov, (int)c.n_out) < 0 && errno != EAGAIN)
+			log_debug("virtio-net: tap write: %s", strerror(errno));
+		virtq_push(vq, &c, 0);
+		pushed = true;
+	}
+	if (pushed)
+		virtq_notify(vq);
+	if (r < 0)
+		virtio_dev_fail(d, "transmit queue: bad frame (%s)", strerror(-r));
+}
+
+static void net_notify(struct virtio_dev *d, unsigned q)
+{
+	struct net_dev *n = (struct net_dev *)d;
+	if (q == RXQ)
+		rx_fill(n); /* new buffers: maybe frames are waiting */
+	else if (q == TXQ)
+		tx_drain(n);
+}
+
+static void on_tap(struct vmm_loop *loop, int fd, uint32_t events, void *ctx)
+{
+	struct net_dev *n = ctx;
+	pthread_mutex_lock(&n->vdev.lock);
+	if (n->vdev.active && !n->vdev.failed)
+		rx_fill(n);
+	else
+		set_polling(n, false);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+static int net_activate(struct virtio_dev *d)
+{
+	struct net_dev *n = (struct net_dev *)d;
+	set_polling(n, true);
+	return 0;
+}
+
+static void net_reset(struct virtio_dev *d)
+{
+	set_polling((struct net_dev *)d, false);
+}
+
+static void net_free(struct virtio_dev *d)
+{
+	struct net_dev *n = (struct net_dev *)d;
+	if (n->tap >= 0) {
+		if (d->loop)
+			vmm_loop_del(d->loop, n->tap);
+		close(n->tap);
+	}
+	virtio_dev_exit(d);
+	free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+    .name = "net",
+    .activate = net_activate,
+    .notify = net_notify,
+    .reset = net_reset,
+    .free = net_free,
+};
+
+int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
+		      const struct virtio_net_opts *opts, struct virtio_dev **out)
+{
+	struct net_dev *n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->tap = open_tap(opts->tap);
+	if (n->tap < 0) {
+		int r = n->tap;
+		log_error("tap %s: %s", opts->tap, strerror(-r));
+		free(n);
+		return r;
+	}
+	int r = virtio_dev_init(&n->vdev, &net_ops, VIRTIO_ID_NET, 2, 256, mem, loop);
+	if (r == 0 && loop)
+		r = vmm_loop_add(loop, n->tap, 0, on_tap, n); /* enabled at activation */
+	if (r < 0) {
+		close(n->tap);
+		free(n);
+		return r;
+	}
+	memcpy(n->cfg.mac, opts->mac, 6);
+	n->cfg.status = VIRTIO_NET_S_LINK_UP;
+	n->vdev.host_features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS);
+	n->vdev.config = &n->cfg;
+	n->vdev.config_len = sizeof(n->cfg);
+	*out = &n->vdev;
+	return 0;
+}
