@@ -15,8 +15,15 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+# The shared tree may live under /tmp or /run (a CI clone in /tmp, say): move
+# its mount aside while those become tmpfs, then put it back on top. This
+# script keeps running from its open file meanwhile.
+mkdir -p /mnt/.hull-tree
+mount --move "$repo" /mnt/.hull-tree
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+mkdir -p "$repo"
+mount --move /mnt/.hull-tree "$repo"
 mkdir -p /run/lock /var/tmp
 mount --make-rshared /
 ln -sf /proc/self/fd /dev/fd 2>/dev/null

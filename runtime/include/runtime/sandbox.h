@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A container's sandbox on the host: its hull-vmm process, the virtiofsd
+ * processes serving its rootfs and volumes, and their sockets and files.
+ */
+#ifndef HULL_RUNTIME_SANDBOX_H
+#define HULL_RUNTIME_SANDBOX_H
+
+#include <stddef.h>
+
+#include "runtime/agent_client.h"
+
+struct err;
+struct rt_config;
+struct rt_container;
+
+#define RT_KILL_TIMEOUT_MS   5000       /* how long a SIGKILLed process may take to go */
+#define RT_BOOT_TIMEOUT_MS   30000      /* default wait for the guest agent */
+#define RT_VM_MEM_OVERHEAD   64         /* MiB on top of the container's memory limit */
+#define RT_ROOTFS_IMAGE_SIZE "1G"       /* sparse: only what the rootfs holds is written */
+#define RT_ROOTFS_TAG        "hullroot" /* virtio-fs tag of the container rootfs */
+
+struct rt_sandbox_create {
+	size_t size;      /* sizeof(struct rt_sandbox_create) */
+	const char *root; /* --root */
+	const char *id;
+	const char *bundle; /* the bundle directory (made absolute here) */
+	const struct rt_config *cfg;
+	int boot_timeout_ms;         /* <= 0: RT_BOOT_TIMEOUT_MS */
+	struct rt_agent_stdio stdio; /* streams of the init process to open */
+};
+
+/*
+ * Start a container's sandbox: load and validate BUNDLE/config.json, record
+ * the container under root (status creating), start virtiofsd for the rootfs,
+ * hull-vmm sized from the spec (memory limit + RT_VM_MEM_OVERHEAD MiB, vCPUs
+ * from the CPU quota/period, else the config's defaults), wait for the guest
+ * agent (a timeout or a VMM that exits reports the console's tail), create
+ * the container in the guest, and record it as created. On any failure
+ * everything started is torn down and the state directory removed.
+ * Returns 0 and the locked container in *out.
+ */
+int rt_sandbox_create(const struct rt_sandbox_create *opts, struct rt_container **out,
+		      struct err **err);
+
+/* VM size for a spec (exposed for tests): MiB and vCPUs. */
+struct oci_spec;
+void rt_sandbox_size(const struct oci_spec *spec, const struct rt_config *cfg, unsigned *mem_mib,
+		     unsigned *vcpus);
+
+/* The agent address of a sandbox: "hvsock:<vsock socket>" (malloc'd). */
+int rt_sandbox_agent_addr(const struct rt_container *c, char **addr, struct err **err);
+
+/*
+ * Tear down everything the sandbox of c holds on the host: SIGKILL the VMM
+ * and every virtiofsd that is still the process we started (start times are
+ * checked, a reused pid is never signalled), wait for them to go, remove their
+ * sockets, then the container's state directory. Needs the exclusive lock.
+ * Carries on past failures so that as much as possible is released; returns
+ * the first error.
+ */
+int rt_sandbox_destroy(struct rt_container *c, struct err **err);
+
+#endif

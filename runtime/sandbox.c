@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Starting a container's sandbox (see runtime/sandbox.h): virtiofsd for the
+ * rootfs, hull-vmm, the guest agent, the container inside. Every step is
+ * recorded in state.json as soon as it exists, so that rt_sandbox_destroy()
+ * (on failure here, or a later `hull delete`) finds and releases it.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/err.h"
+#include "lib/fd.h"
+#include "lib/log.h"
+#include "oci/spec.h"
+#include "runtime/agent_client.h"
+#include "runtime/config.h"
+#include "runtime/sandbox.h"
+#include "runtime/state.h"
+#include "vmm/vmm.h"
+
+#define CONSOLE_TAIL   2048 /* bytes of guest console quoted in a boot error */
+#define SOCKET_WAIT_MS 5000 /* virtiofsd creates its socket within this */
+#define VSOCK_CID      3
+
+void rt_sandbox_size(const struct oci_spec *spec, const struct rt_config *cfg, unsigned *mem_mib,
+		     unsigned *vcpus)
+{
+	*mem_mib = cfg->default_memory_mib;
+	*vcpus = cfg->default_vcpus;
+	const struct oci_resources *r = spec->linux_ ? spec->linux_->resources : NULL;
+	if (r && r->memory && r->memory->has_limit && r->memory->limit > 0) {
+		/* the container's limit plus room for the guest kernel and agent */
+		uint64_t mib = ((uint64_t)r->memory->limit + (1u << 20) - 1) >> 20;
+		mib += RT_VM_MEM_OVERHEAD;
+		*mem_mib = mib > RT_CONFIG_MAX_MEM ? RT_CONFIG_MAX_MEM : (unsigned)mib;
+	}
+	if (r && r->cpu && r->cpu->has_quota && r->cpu->quota > 0) {
+		uint64_t period = r->cpu->has_period && r->cpu->period ? r->cpu->period : 100000;
+		uint64_t n = ((uint64_t)r->cpu->quota + period - 1) / period;
+		*vcpus = n > RT_CONFIG_MAX_CPUS ? RT_CONFIG_MAX_CPUS : n < 1 ? 1 : (unsigned)n;
+	}
+}
+
+int rt_sandbox_agent_addr(const struct rt_container *c, char **addr, struct err **err)
+{
+	if (!c->state.vsock)
+		return err_set(err, 0, "container %s has no sandbox", c->state.id);
+	if (asprintf(addr, "hvsock:%s", c->state.vsock) < 0)
+		return err_set(err, ENOMEM, "container %s", c->state.id);
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The last bytes of the guest console, for an error message. */
+static void console_tail(const char *path, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t from = end > (off_t)len - 1 ? end - (off_t)len + 1 : 0;
+	ssize_t n = pread(fd, buf, len - 1, from);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+static int dir_path(const struct rt_container *c, const char *name, char **out)
+{
+	return asprintf(out, "%s/%s", c->dir, name) < 0 ? -ENOMEM : 0;
+}
+
+static int start_virtiofsd(struct rt_container *c, const struct rt_config *cfg, struct err **err)
+{
+	struct rt_state *st = &c->state;
+	st->virtiofsd = calloc(1, sizeof(*st->virtiofsd));
+	if (!st->virtiofsd || dir_path(c, "fs0.sock", &st->virtiofsd[0].socket) < 0 ||
+	    !(st->virtiofsd[0].shared = strdup(st->rootfs)))
+		return err_set(err, ENOMEM, "virtiofsd");
+	st->n_virtiofsd = 1;
+	_cleanup_free_ char *sock_arg = NULL, *src_arg = NULL, *log = NULL;
+	if (asprintf(&sock_arg, "--socket-path=%s", st->virtiofsd[0].socket) < 0 ||
+	    asprintf(&src_arg, "source=%s", st->rootfs) < 0 ||
+	    dir_path(c, "virtiofsd.log", &log) < 0)
+		return err_set(err, ENOMEM, "virtiofsd");
+	_cleanup_close_ int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return err_set(err, errno, "open %s", log);
+	pid_t pid = fork();
+	if (pid < 0)
+		return err_set(err, errno, "fork virtiofsd");
+	if (pid == 0) {
+		/* its own session: a terminal's ^C to `hull create` must not reach it */
+		setsid();
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		/* nothing of ours may leak into a long-lived daemon (nor hold a
+		 * caller's pipe open, as bats' fd 3) */
+		close_range(3, ~0U, 0);
+		execl(cfg->virtiofsd, cfg->virtiofsd, sock_arg, "-o", src_arg, "-o", "cache=auto",
+		      (char *)NULL);
+		_exit(127);
+	}
+	int r = rt_proc_get(pid, &st->virtiofsd[0].proc);
+	if (r < 0)
+		return err_set(err, -r, "virtiofsd %s exited at once (see %s)", cfg->virtiofsd,
+			       log);
+	if ((r = rt_container_save(c, err)) < 0)
+		return r;
+	for (long long end = now_ms() + SOCKET_WAIT_MS; now_ms() < end;) {
+		struct stat sb;
+		if (stat(st->virtiofsd[0].socket, &sb) == 0 && S_ISSOCK(sb.st_mode))
+			return 0;
+		if (!rt_proc_alive(&st->virtiofsd[0].proc))
+			return err_set(err, 0, "virtiofsd %s exited (see %s)", cfg->virtiofsd, log);
+		nanosleep(&(struct timespec){0, 10000000}, NULL);
+	}
+	return err_set(err, ETIMEDOUT, "virtiofsd socket %s", st->virtiofsd[0].socket);
+}
+
+/* The block-rootfs fallback: a copy of the rootfs as a sparse ext4 image. */
+static int make_image(struct rt_container *c, struct err **err)
+{
+	_cleanup_free_ char *img = NULL, *log = NULL;
+	if (dir_path(c, "rootfs.ext4", &img) < 0 || dir_path(c, "mkfs.log", &log) < 0)
+		return err_set(err, ENOMEM, "rootfs image");
+	_cleanup_close_ int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return err_set(err, errno, "open %s", log);
+	pid_t pid = fork();
+	if (pid < 0)
+		return err_set(err, errno, "fork mkfs.ext4");
+	if (pid == 0) {
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		execlp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-d", c->state.rootfs, img,
+		       RT_ROOTFS_IMAGE_SIZE, (char *)NULL);
+		_exit(127);
+	}
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return err_set(err, errno, "wait for mkfs.ext4");
+	if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+		return err_set(err, 0, "mkfs.ext4 of %s failed (see %s)", c->state.rootfs, log);
+	return 0;
+}
+
+static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
+		     const struct rt_config *cfg, struct err **err)
+{
+	struct rt_state *st = &c->state;
+	unsigned mem, vcpus;
+	rt_sandbox_size(spec, cfg, &mem, &vcpus);
+	_cleanup_free_ char *log = NULL;
+	if (dir_path(c, "vmm.log", &log) < 0)
+		return err_set(err, ENOMEM, "hull-vmm");
+	_cleanup_close_ int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return err_set(err, errno, "open %s", log);
+	struct vmm_config vc = {
+	    .size = sizeof(vc),
+	    .kernel = cfg->kernel,
+	    .initrd = cfg->initramfs,
+	    .mem_mib = mem,
+	    .vcpus = vcpus,
+	    .console = VMM_CONSOLE_FILE,
+	    .console_path = st->console_log,
+	    .rng = true,
+	    .vsock_cid = VSOCK_CID,
+	    .vsock_uds = st->vsock,
+	    .log_level = cfg->log_level,
+	};
+	_cleanup_free_ char *img = NULL;
+	if (cfg->rootfs_block) {
+		if (dir_path(c, "rootfs.ext4", &img) < 0)
+			return err_set(err, ENOMEM, "hull-vmm");
+		vc.disks[0] = (struct vmm_disk){.path = img};
+		vc.n_disks = 1;
+	} else {
+		vc.fs[0] = (struct vmm_fs){.tag = RT_ROOTFS_TAG, .socket = st->virtiofsd[0].socket};
+		vc.n_fs = 1;
+	}
+	struct vmm_spawn_opts so = {.size = sizeof(so),
+				    .binary = cfg->vmm,
+				    .stdin_fd = -1,
+				    .stdout_fd = -1,
+				    .stderr_fd = logfd};
+	struct vmm_process vp;
+	int r = vmm_spawn(&vc, &so, &vp);
+	if (r < 0)
+		return err_set(err, -r, "start %s", cfg->vmm);
+	log_debug("container %s: hull-vmm pid %d, %u MiB, %u vCPUs", st->id, (int)vp.pid, mem,
+		  vcpus);
+	if ((r = rt_proc_get(vp.pid, &st->vmm)) < 0)
+		return err_set(err, 0, "%s exited at once (see %s)", cfg->vmm, log);
+	return rt_container_save(c, err);
+}
+
+/* Connect to the agent, giving up when the VMM dies or the time is up. */
+static int wait_agent(struct rt_container *c, int timeout_ms, struct rt_agent **agent,
+		      struct err **err)
+{
+	_cleanup_free_ char *addr = NULL;
+	int r = rt_sandbox_agent_addr(c, &addr, err);
+	if (r < 0)
+		return r;
+	bool vmm_died = false;
+	for (long long end = now_ms() + timeout_ms; now_ms() < end;) {
+		struct err *e = NULL;
+		if (rt_agent_connect(addr, 200, agent, &e) == 0)
+			return 0;
+		err_free(&e);
+		if (!rt_proc_alive(&c->state.vmm)) {
+			vmm_died = true;
+			break;
+		}
+	}
+	char tail[CONSOLE_TAIL];
+	console_tail(c->state.console_log, tail, sizeof(tail));
+	if (!vmm_died) {
+		err_set(err, 0, "guest agent did not answer within %d ms; console tail:\n%s",
+			timeout_ms, tail[0] ? tail : "(empty)");
+		return -ETIMEDOUT;
+	}
+	/* The VMM's own last words say why it stopped (bad kernel, KVM error). */
+	char vlog[512];
+	_cleanup_free_ char *vpath = NULL;
+	vlog[0] = '\0';
+	if (dir_path(c, "vmm.log", &vpath) == 0)
+		console_tail(vpath, vlog, sizeof(vlog));
+	size_t n = strlen(vlog);
+	while (n && vlog[n - 1] == '\n')
+		vlog[--n] = '\0';
+	err_set(err, 0, "hull-vmm exited before the guest agent answered: %s; console tail:\n%s",
+		strrchr(vlog, '\n') ? strrchr(vlog, '\n') + 1 : vlog, tail[0] ? tail : "(empty)");
+	return -ECHILD;
+}
+
+static int create_in_guest(struct rt_container *c, const struct oci_spec *spec,
+			   const struct rt_sandbox_create *o, struct err **err)
+{
+	int timeout_ms = o->boot_timeout_ms > 0 ? o->boot_timeout_ms : RT_BOOT_TIMEOUT_MS;
+	struct rt_agent *agent = NULL;
+	int r = wait_agent(c, timeout_ms, &agent, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *json = NULL;
+	size_t len = 0;
+	r = oci_spec_to_json(spec, &json, &len, err);
+	if (r >= 0) {
+		struct rt_agent_create req = {
+		    .id = c->state.id,
+		    .spec_json = json,
+		    .spec_len = len,
+		    .rootfs = {.type = RT_AGENT_ROOTFS_VIRTIOFS, .source = RT_ROOTFS_TAG},
+		    .stdio = o->stdio,
+		};
+		if (o->cfg->rootfs_block)
+			req.rootfs = (struct rt_agent_rootfs){
+			    .type = RT_AGENT_ROOTFS_BLOCK, .source = "/dev/vda", .fstype = "ext4"};
+		pid_t guest_pid;
+		r = rt_agent_create_container(agent, &req, &guest_pid, err);
+	}
+	if (r == -ETIMEDOUT || r == -EIO) {
+		/* a guest that stalls or dies mid-create says why on its console */
+		char tail[CONSOLE_TAIL];
+		console_tail(c->state.console_log, tail, sizeof(tail));
+		_cleanup_free_ char *msg = strdup(err_msg(err ? *err : NULL));
+		err_set(err, -r, "%s; console tail:\n%s", msg ? msg : "agent",
+			tail[0] ? tail : "(empty)");
+	}
+	rt_agent_free(agent);
+	return r;
+}
+
+/* The creating record: paths, bundle, rootfs, annotations. */
+static int state_init(struct rt_state *st, const struct rt_sandbox_create *o, const char *bundle,
+		      const struct oci_spec *spec, struct err **err)
+{
+	char now[48];
+	rt_time_now(now, sizeof(now));
+	memset(st, 0, sizeof(*st));
+	st->status = RT_STATUS_CREATING;
+	st->id = strdup(o->id);
+	st->bundle = strdup(bundle);
+	st->created = strdup(now);
+	const char *rp = spec->root->path;
+	if (rp[0] == '/')
+		st->rootfs = strdup(rp);
+	else if (asprintf(&st->rootfs, "%s/%s", bundle, rp) < 0)
+		st->rootfs = NULL;
+	if (asprintf(&st->vsock, "%s/%s/vsock.sock", o->root, o->id) < 0)
+		st->vsock = NULL;
+	if (asprintf(&st->console_log, "%s/%s/console.log", o->root, o->id) < 0)
+		st->console_log = NULL;
+	const struct oci_map *a = &spec->annotations;
+	st->annotations.items = calloc(a->n ? a->n : 1, sizeof(*a->items));
+	for (size_t i = 0; st->annotations.items && i < a->n; i++) {
+		st->annotations.items[i].key = strdup(a->items[i].key);
+		st->annotations.items[i].value = strdup(a->items[i].value);
+		st->annotations.n++;
+	}
+	if (!st->id || !st->bundle || !st->created || !st->rootfs || !st->vsock ||
+	    !st->console_log || !st->annotations.items)
+		return err_set(err, ENOMEM, "container %s", o->id);
+	/* sun_path holds 108 bytes; the VMM adds "_PORT" to the vsock socket */
+	if (strlen(st->vsock) + 8 > sizeof(((struct sockaddr_un *)0)->sun_path))
+		return err_set(err, ENAMETOOLONG, "socket %s", st->vsock);
+	struct stat sb;
+	if (stat(st->rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return err_set(err, 0, "rootfs %s: not a directory", st->rootfs);
+	return 0;
+}
+
+int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **out,
+		      struct err **err)
+{
+	if (o->size < sizeof(*o))
+		return err_set(err, EINVAL, "rt_sandbox_create: old options");
+	int r = rt_id_validate(o->id, err);
+	if (r < 0)
+		return r;
+	char bundle[PATH_MAX];
+	if (!realpath(o->bundle, bundle))
+		return err_set(err, errno, "bundle %s", o->bundle);
+	_cleanup_oci_spec_ struct oci_spec *spec = NULL;
+	if ((r = oci_spec_load(bundle, &spec, err)) < 0 || (r = oci_spec_validate(spec, err)) < 0)
+		return err_wrap(err, "bundle %s", bundle);
+
+	struct rt_state st;
+	r = state_init(&st, o, bundle, spec, err);
+	struct rt_container *c = NULL;
+	if (r >= 0)
+		r = rt_container_create(o->root, &st, &c, err);
+	rt_state_free(&st);
+	if (r < 0)
+		return r;
+
+	r = o->cfg->rootfs_block ? make_image(c, err) : start_virtiofsd(c, o->cfg, err);
+	if (r >= 0)
+		r = start_vmm(c, spec, o->cfg, err);
+	if (r >= 0)
+		r = create_in_guest(c, spec, o, err);
+	if (r >= 0) {
+		c->state.status = RT_STATUS_CREATED;
+		r = rt_container_save(c, err);
+	}
+	if (r < 0) {
+		/* nothing may outlive a failed create: processes, sockets, state */
+		struct err *e = NULL;
+		if (rt_sandbox_destroy(c, &e) < 0)
+			log_error("container %s: cleanup: %s", o->id, err_msg(e));
+		err_free(&e);
+		rt_container_close(c);
+		return err_wrap(err, "container %s", o->id);
+	}
+	*out = c;
+	return 0;
+}
