@@ -33,12 +33,19 @@ key=$( {
 } | sha256sum | cut -c1-16)
 
 done_dir=$cache/kernel/$key
-mkdir -p "$out"
-if [ -f "$done_dir/bzImage" ] && [ -f "$done_dir/vmlinux" ]; then
-	cp "$done_dir/bzImage" "$done_dir/vmlinux" "$done_dir/config" "$out/"
-	echo "build-kernel: cached $key ($done_dir)"
-	exit 0
-fi
+mkdir -p "$out" "$cache/kbuild"
+copy_cached() {
+	if [ -f "$done_dir/bzImage" ] && [ -f "$done_dir/vmlinux" ]; then
+		cp "$done_dir/bzImage" "$done_dir/vmlinux" "$done_dir/config" "$out/"
+		echo "build-kernel: cached $key ($done_dir)"
+		exit 0
+	fi
+}
+copy_cached
+# One build per key at a time: a second caller waits, then copies the result.
+exec 9>"$cache/kbuild/$key.lock"
+flock 9
+copy_cached
 
 # Unpack once per source version; unpack to a temporary name so an
 # interrupted unpack is never mistaken for a complete one.

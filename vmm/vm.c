@@ -42,6 +42,24 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
+/*
+ * KVM_GET_SUPPORTED_CPUID leaves out the TSC-deadline timer (CPUID.1:ECX[24])
+ * because it depends on the in-kernel LAPIC; KVM_CAP_TSC_DEADLINE_TIMER says
+ * whether it works (api.rst, KVM_GET_SUPPORTED_CPUID). Without it Linux must
+ * calibrate the LAPIC timer against the PIT, which under nested or loaded
+ * hosts fails ("APIC timer disabled due to verification failure"): the guest
+ * then gets no per-CPU tick, its sched clock stops at the last tick and a
+ * busy user task starves the kernel.
+ */
+static void offer_tsc_deadline(struct vmm_vm *vm)
+{
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) <= 0)
+		return;
+	for (uint32_t i = 0; i < vm->cpuid->nent; i++)
+		if (vm->cpuid->entries[i].function == 1)
+			vm->cpuid->entries[i].ecx |= 1u << 24;
+}
+
 static int get_supported_cpuid(struct vmm_vm *vm)
 {
 	/* The kernel says E2BIG until the buffer is large enough. */
@@ -52,6 +70,7 @@ static int get_supported_cpuid(struct vmm_vm *vm)
 		c->nent = n;
 		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
 			vm->cpuid = c;
+			offer_tsc_deadline(vm);
 			return 0;
 		}
 		int r = -errno;

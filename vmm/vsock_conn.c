@@ -104,7 +104,7 @@ static void check_close(struct vsock_conn *c)
 	if (c->state != VSOCK_CONN_ESTABLISHED || c->txbuf.len > 0)
 		return;
 	if (c->peer_shut == VSOCK_SHUTDOWN_BOTH)
-		conn_kill(c, true, "guest shut down");
+		conn_kill(c, !c->peer_reset, "guest shut down");
 	else if ((c->peer_shut & VSOCK_SHUTDOWN_SEND) && c->host_eof)
 		conn_kill(c, true, "both directions done");
 }
@@ -112,6 +112,8 @@ static void check_close(struct vsock_conn *c)
 /* Tell the guest about freed buffer space before it stalls on stale credit. */
 static void maybe_credit_update(struct vsock_conn *c)
 {
+	if (c->peer_reset)
+		return;
 	uint32_t seen_used = c->recv_cnt - c->last_fwd_cnt_sent;
 	uint32_t seen_free = seen_used >= c->txbuf.cap ? 0 : c->txbuf.cap - seen_used;
 	if (c->fwd_cnt != c->last_fwd_cnt_sent && seen_free < c->txbuf.cap / 2)
@@ -216,7 +218,20 @@ static void tx_established(struct vsock_conn *c, const struct vsock_hdr *h,
 		after_flush(c);
 		break;
 	case VSOCK_OP_RST:
-		conn_kill(c, false, "guest reset");
+		if (c->txbuf.len == 0) {
+			conn_kill(c, false, "guest reset");
+			break;
+		}
+		/* Linux resets a closed stream whose RST from us is late (8 s
+		 * after close()); the bytes it sent before are still owed to
+		 * the host. Flush them like after a SHUTDOWN, then close
+		 * without answering the RST. */
+		c->peer_reset = true;
+		c->peer_shut = VSOCK_SHUTDOWN_BOTH;
+		c->pending = 0; /* it has forgotten the stream: send nothing */
+		if (!c->deadline_ms)
+			c->deadline_ms = now_ms + c->shutdown_timeout_ms;
+		after_flush(c);
 		break;
 	default: /* REQUEST or RESPONSE on an open stream */
 		conn_kill(c, true, "unexpected op on an open stream");
@@ -385,7 +400,7 @@ void vsock_conn_tick(struct vsock_conn *c, uint64_t now_ms)
 		conn_kill(c, !(c->pending & VSOCK_PEND_REQUEST),
 			  "guest did not answer the connection request");
 	else
-		conn_kill(c, true, "timed out flushing data after the guest closed");
+		conn_kill(c, !c->peer_reset, "timed out flushing data after the guest closed");
 }
 
 uint32_t vsock_conn_events(const struct vsock_conn *c)

@@ -51,6 +51,7 @@ struct vsock_conn {
 	bool host_eof;       /* the host socket reached EOF: SHUTDOWN(SEND) owed/sent */
 	bool host_wr_shut;   /* we did shutdown(SHUT_WR) on the socket */
 	bool credit_requested;
+	bool peer_reset;      /* the guest sent RST while its data was still buffered */
 	uint32_t peer_shut;   /* VSOCK_SHUTDOWN_* flags the guest sent */
 	uint64_t deadline_ms; /* CLOCK_MONOTONIC ms; 0 = none */
 	uint64_t shutdown_timeout_ms;

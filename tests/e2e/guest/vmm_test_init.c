@@ -9,7 +9,9 @@
  * "hulltest.blk=1": /dev/vda holds a 512-byte marker "HULLDISK..." written by
  * the host; the init reads it, writes "GUESTWROTE" + a pattern to sector 8,
  * reads it back (O_DIRECT), and reports. "hulltest.rng=1": 64 bytes from
- * /dev/hwrng.
+ * /dev/hwrng. "hulltest.time=1": the clock and the timer tick work (see
+ * test_time). "hulltest.busy=1": a user-space busy loop competes with the
+ * vsock test for the (single) vCPU.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,7 +30,10 @@
 #include <sys/socket.h>
 #include <linux/vm_sockets.h>
 #include <sys/reboot.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char cmdline[4096];
@@ -239,6 +244,74 @@ static void test_net(const char *spec)
 	say("net", "FAIL no echo reply from %s", host);
 }
 
+static int64_t now_ms(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A child that spins in user space (never entering the kernel on its own)
+ * for at most max_ms: only the timer tick can take the CPU back from it. */
+static pid_t start_busy(int64_t max_ms)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int64_t end = now_ms(CLOCK_MONOTONIC) + max_ms;
+		volatile uint64_t spin = 0;
+		while (now_ms(CLOCK_MONOTONIC) < end)
+			for (int i = 0; i < 100000; i++)
+				spin++;
+		_exit(0);
+	}
+	return pid;
+}
+
+static void stop_busy(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/*
+ * hulltest.time=1: (1) across a 300 ms busy loop, the tick-driven
+ * CLOCK_MONOTONIC_COARSE advances too (a guest without a working timer
+ * interrupt keeps it still); (2) nanosleep(100 ms) returns after about
+ * 100 ms; (3) it still does while another task spins on the same CPU (no
+ * tick: the sleeper is never scheduled again until the spinner gives up).
+ */
+static void test_time(void)
+{
+	int64_t t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_MONOTONIC_COARSE);
+	volatile uint64_t spin = 0;
+	for (long n = 0; n < 200000000 && now_ms(CLOCK_MONOTONIC) - t0 < 300; n++)
+		spin++;
+	int64_t busy = now_ms(CLOCK_MONOTONIC) - t0, coarse = now_ms(CLOCK_MONOTONIC_COARSE) - c0;
+	say("time_busy", "%s monotonic %lld ms coarse %lld ms",
+	    busy >= 300 && coarse >= 100 ? "OK" : "FAIL", (long long)busy, (long long)coarse);
+
+	struct timespec req = {.tv_nsec = 100 * 1000000};
+	t0 = now_ms(CLOCK_MONOTONIC);
+	nanosleep(&req, NULL);
+	int64_t slept = now_ms(CLOCK_MONOTONIC) - t0;
+	say("time_sleep", "%s %lld ms", slept >= 100 && slept < 5000 ? "OK" : "FAIL",
+	    (long long)slept);
+
+	pid_t busy_pid = start_busy(20000);
+	int64_t worst = 0;
+	for (int i = 0; i < 3; i++) {
+		t0 = now_ms(CLOCK_MONOTONIC);
+		nanosleep(&req, NULL);
+		int64_t d = now_ms(CLOCK_MONOTONIC) - t0;
+		worst = d > worst ? d : worst;
+	}
+	stop_busy(busy_pid);
+	say("time_sleep_busy", "%s worst %lld ms", busy_pid > 0 && worst < 5000 ? "OK" : "FAIL",
+	    (long long)worst);
+}
+
 #define VSOCK_BYTES (1u << 20)
 
 static uint32_t fnv(const uint8_t *p, size_t n, uint32_t h)
@@ -277,9 +350,8 @@ static int echo_exchange(int fd)
 				got += (size_t)n;
 		}
 	}
-	return got == VSOCK_BYTES && fnv(in, got, 2166136261u) == fnv(out, got, 2166136261u)
-		       ? 0
-		       : -1;
+	return got == VSOCK_BYTES && fnv(in, got, 2166136261u) == fnv(out, got, 2166136261u) ? 0
+											     : -1;
 }
 
 /* hulltest.vsock=PORT: guest -> host echo on host port PORT, then serve one
@@ -287,14 +359,17 @@ static int echo_exchange(int fd)
 static void test_vsock(int port)
 {
 	int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
-				 .svm_port = (unsigned)port};
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = (unsigned)port};
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		say("vsock_g2h", "FAIL connect to host port %d: %s", port, strerror(errno));
 	else
 		say("vsock_g2h", "%s 1 MiB echoed", echo_exchange(fd) == 0 ? "OK" : "FAIL");
-	if (fd >= 0)
+	if (fd >= 0) {
+		struct linger lg = {.l_onoff = 1, .l_linger = 30};
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 		close(fd);
+	}
 
 	int l = socket(AF_VSOCK, SOCK_STREAM, 0);
 	sa.svm_cid = VMADDR_CID_ANY;
@@ -325,6 +400,11 @@ static void test_vsock(int port)
 		total += (size_t)n;
 	}
 	say("vsock_h2g", "echoed %zu bytes", total);
+	/* close() returns while our last bytes may still be queued in this
+	 * kernel or in the VMM; powering off then would lose them. Linger
+	 * until the VMM's RST says the host has everything. */
+	struct linger lg = {.l_onoff = 1, .l_linger = 30};
+	setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 	close(c);
 	close(l);
 }
@@ -341,8 +421,14 @@ int main(void)
 		test_blk();
 	if ((v = arg("net")))
 		test_net(v);
-	if ((v = arg("vsock")))
-		test_vsock(atoi(v));
+	if ((v = arg("time")) && strcmp(v, "1") == 0)
+		test_time();
+	if ((v = arg("vsock"))) {
+		/* bounded: the test must end even if nothing ever stops it */
+		pid_t busy = (v = arg("busy")) && strcmp(v, "1") == 0 ? start_busy(240000) : 0;
+		test_vsock(atoi(arg("vsock")));
+		stop_busy(busy);
+	}
 	const char *end = arg("end");
 	if (!end)
 		end = "poweroff";

@@ -205,7 +205,26 @@ boot_devices() { # KERNEL
 	[ ! -e "$sock" ]
 }
 
+@test "vmm: the guest's clock and timer tick work (busy loop, nanosleep, a spinning task)" {
+	# Without a working LAPIC timer the guest's tick-driven clocks stand
+	# still and a task spinning in user space is never preempted.
+	run vmm bzImage "hulltest.time=1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"HULLTEST time_busy OK"* ]]
+	[[ "$output" == *"HULLTEST time_sleep OK"* ]]
+	[[ "$output" == *"HULLTEST time_sleep_busy OK"* ]]
+}
+
 @test "vmm: virtio-vsock (hybrid): 1 MiB echoed guest->host and host->guest" {
+	vsock_echo ""
+}
+
+@test "vmm: virtio-vsock with a guest task spinning on the only vCPU" {
+	vsock_echo "hulltest.busy=1"
+}
+
+vsock_echo() { # EXTRA_CMDLINE
 	command -v python3 >/dev/null || skip "no python3"
 	local uds=/tmp/hull-vmm-vsock-$$.sock log=$BATS_TEST_TMPDIR/console.log
 	# host echo server on <uds>_5000: the guest connects to host port 5000
@@ -221,8 +240,11 @@ while True:
 c.shutdown(socket.SHUT_WR)
 PY
 	local echo_pid=$!
+	# the guest connects early: the echo server must be listening by then
+	for _ in $(seq 300); do [ -S "${uds}_5000" ] && break; sleep 0.1; done
 	"$B/bin/hull-vmm" --kernel "$B/kernel/bzImage" --initrd "$INITRD" --mem 128 \
-		--vsock "3,$uds" --cmdline "quiet hulltest.vsock=5000" --console "file:$log" \
+		--vsock "3,$uds" --cmdline "quiet hulltest.vsock=5000 $1" --console "file:$log" \
+		--log-level debug \
 		2>"$BATS_TEST_TMPDIR/stderr" </dev/null 3>&- &
 	local pid=$!
 	BG_PID=$pid
