@@ -223,8 +223,11 @@ int main(int argc, char **argv)
 	struct ttrpc_server *srv = NULL;
 	if (agent_service_new(&agent, &srv, &err) < 0)
 		goto fail;
-	log_info("ready: api %s, stdio %s%s", listen_addr, stdio_addr,
-		 agent.cgroup_root ? "" : " (no cgroups)");
+	/* CLOCK_BOOTTIME counts from kernel start: as PID 1 this is the
+	 * agent-ready time after kernel start. */
+	log_info("ready: api %s, stdio %s%s, %lld ms after boot", listen_addr, stdio_addr,
+		 agent.cgroup_root ? "" : " (no cgroups)",
+		 (long long)(agent_now_ns(CLOCK_BOOTTIME) / 1000000));
 	int r = ttrpc_server_serve(srv, api_fd);
 	log_error("api server stopped: %s", strerror(-r));
 	ttrpc_server_free(srv);

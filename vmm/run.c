@@ -64,6 +64,36 @@ static int cmdline_add(struct vmm_run *r, const char *word)
 	return 0;
 }
 
+/* The user's cmdline may carry init arguments after a lone "--"; the
+ * kernel passes everything after it to init, so the virtio_mmio.device=
+ * words must go before it. Returns the offset of the "--" word, or the
+ * length when there is none. */
+static size_t init_args_at(const char *s)
+{
+	for (size_t i = 0; s[i]; i++) {
+		if ((i == 0 || s[i - 1] == ' ') && s[i] == '-' && s[i + 1] == '-' &&
+		    (s[i + 2] == ' ' || s[i + 2] == '\0'))
+			return i;
+	}
+	return strlen(s);
+}
+
+static int add_user_cmdline(struct vmm_run *r, const char *s, size_t len)
+{
+	while (len && s[len - 1] == ' ')
+		len--;
+	if (!len)
+		return 0;
+	char word[VMM_CMDLINE_MAX];
+	if (len >= sizeof(word)) {
+		log_error("kernel command line longer than %zu bytes", sizeof(word) - 1);
+		return -E2BIG;
+	}
+	memcpy(word, s, len);
+	word[len] = '\0';
+	return cmdline_add(r, word);
+}
+
 static int add_virtio(struct vmm_run *r, struct virtio_dev *dev)
 {
 	if (r->n_devs >= MMIO_MAX_DEVICES) {
@@ -266,15 +296,19 @@ int vmm_run(const struct vmm_config *cfg)
 	int rc = vmm_vm_create(&vo, &r.vm);
 	if (rc < 0)
 		return VMM_STATUS_ERROR;
+	const char *user = cfg->cmdline ? cfg->cmdline : "";
+	size_t init_at = init_args_at(user);
 	rc = cmdline_add(&r, BASE_CMDLINE);
-	if (rc == 0 && cfg->cmdline && cfg->cmdline[0])
-		rc = cmdline_add(&r, cfg->cmdline);
+	if (rc == 0)
+		rc = add_user_cmdline(&r, user, init_at);
 	if (rc == 0 && (rc = legacy_devices_add(r.vm)) < 0)
 		log_error("legacy devices: %s", strerror(-rc));
 	if (rc == 0)
 		rc = open_console(&r);
 	if (rc == 0)
 		rc = add_devices(&r);
+	if (rc == 0)
+		rc = add_user_cmdline(&r, user + init_at, strlen(user + init_at));
 	if (rc == 0)
 		rc = boot(&r);
 	if (rc == 0 && (rc = setup_signals(&r)) < 0)
