@@ -30,6 +30,11 @@ void log_set_format(enum log_format format)
 	cur_format = format;
 }
 
+int log_get_fd(void)
+{
+	return cur_fd;
+}
+
 void log_set_fd(int fd)
 {
 	cur_fd = fd;

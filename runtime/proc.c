@@ -95,9 +95,23 @@ int rt_proc_kill(const struct rt_proc *p, int timeout_ms)
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 
+static const struct rt_proc *host_proc(const struct rt_state *st)
+{
+	return st->monitor.pid > 0 ? &st->monitor : &st->vmm;
+}
+
+pid_t rt_state_pid(const struct rt_state *st)
+{
+	return host_proc(st)->pid;
+}
+
 enum rt_status rt_state_status(const struct rt_state *st)
 {
-	if (st->vmm.pid <= 0)
+	const struct rt_proc *p = host_proc(st);
+	if (p->pid <= 0)
 		return st->status == RT_STATUS_CREATING ? RT_STATUS_CREATING : RT_STATUS_STOPPED;
-	return rt_proc_alive(&st->vmm) ? st->status : RT_STATUS_STOPPED;
+	/* the VMM must live too: a monitor whose VM died is about to exit */
+	if (!rt_proc_alive(p) || (st->vmm.pid > 0 && !rt_proc_alive(&st->vmm)))
+		return RT_STATUS_STOPPED;
+	return st->status;
 }

@@ -7,14 +7,15 @@ $(eval $(call static_lib,hull-agentclient,$(rt_agent_SRCS)))
 # The runtime library (C1): host config, the container state store under
 # --root, host process tracking. Used by the hull CLI and the shim.
 rt_SRCS := runtime/json.c runtime/config.c runtime/state_json.c runtime/proc.c runtime/store.c \
-	runtime/teardown.c runtime/sandbox.c
+	runtime/teardown.c runtime/sandbox.c runtime/monitor.c runtime/monitor_relay.c
 $(eval $(call static_lib,hull-runtime,$(rt_SRCS)))
 
-# The hull CLI: the flag parser is a library (unit-tested); one file per command.
+# The hull CLI: the flag parser and the ops commands' value parsers are a library
+# (unit-tested); one file per command.
 rt_cli_SRCS := runtime/cli/args.c
 $(eval $(call static_lib,hull-cli,$(rt_cli_SRCS)))
 hull_SRCS := runtime/cli/main.c runtime/cli/help.c runtime/cli/util.c \
-	$(wildcard runtime/cli/cmd_*.c)
+	$(wildcard runtime/cli/cmd_*.c runtime/cli/agent_op.c)
 # Only the libraries hull uses, so a module mid-change elsewhere cannot break its link.
 hull_LIBS := $(BUILD)/lib/libhull-cli.a $(BUILD)/lib/libhull-runtime.a \
 	$(BUILD)/lib/libhull-agentclient.a $(BUILD)/lib/libhull-agentproto.a \

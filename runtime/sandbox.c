@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -87,7 +88,22 @@ static int dir_path(const struct rt_container *c, const char *name, char **out)
 	return asprintf(out, "%s/%s", c->dir, name) < 0 ? -ENOMEM : 0;
 }
 
-static int start_virtiofsd(struct rt_container *c, const struct rt_config *cfg, struct err **err)
+/* In a forked child: die with the parent thread when asked, with a clean
+ * signal mask (the caller may block the signals it handles). */
+static void child_prepare(bool tie_to_caller, pid_t owner)
+{
+	if (tie_to_caller) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != owner)
+			_exit(127);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int start_virtiofsd(struct rt_container *c, const struct rt_config *cfg, bool tie,
+			   struct err **err)
 {
 	struct rt_state *st = &c->state;
 	st->virtiofsd = calloc(1, sizeof(*st->virtiofsd));
@@ -103,10 +119,12 @@ static int start_virtiofsd(struct rt_container *c, const struct rt_config *cfg, 
 	_cleanup_close_ int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return err_set(err, errno, "open %s", log);
+	pid_t owner = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
 		return err_set(err, errno, "fork virtiofsd");
 	if (pid == 0) {
+		child_prepare(tie, owner);
 		/* its own session: a terminal's ^C to `hull create` must not reach it */
 		setsid();
 		int null = open("/dev/null", O_RDWR);
@@ -150,6 +168,7 @@ static int make_image(struct rt_container *c, struct err **err)
 	if (pid < 0)
 		return err_set(err, errno, "fork mkfs.ext4");
 	if (pid == 0) {
+		child_prepare(false, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
 		execlp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-d", c->state.rootfs, img,
@@ -166,7 +185,7 @@ static int make_image(struct rt_container *c, struct err **err)
 }
 
 static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
-		     const struct rt_config *cfg, struct err **err)
+		     const struct rt_config *cfg, bool tie, struct err **err)
 {
 	struct rt_state *st = &c->state;
 	unsigned mem, vcpus;
@@ -204,7 +223,8 @@ static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
 				    .binary = cfg->vmm,
 				    .stdin_fd = -1,
 				    .stdout_fd = -1,
-				    .stderr_fd = logfd};
+				    .stderr_fd = logfd,
+				    .parent_death_signal = tie ? SIGKILL : 0};
 	struct vmm_process vp;
 	int r = vmm_spawn(&vc, &so, &vp);
 	if (r < 0)
@@ -356,9 +376,10 @@ int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **o
 	if (r < 0)
 		return r;
 
-	r = o->cfg->rootfs_block ? make_image(c, err) : start_virtiofsd(c, o->cfg, err);
+	r = o->cfg->rootfs_block ? make_image(c, err)
+				 : start_virtiofsd(c, o->cfg, o->tie_to_caller, err);
 	if (r >= 0)
-		r = start_vmm(c, spec, o->cfg, err);
+		r = start_vmm(c, spec, o->cfg, o->tie_to_caller, err);
 	if (r >= 0)
 		r = create_in_guest(c, spec, o, err);
 	if (r >= 0) {

@@ -118,6 +118,8 @@ static int gen_state(yajl_gen g, const struct rt_state *st)
 		r = rt_json_kv_str(g, "rootfs", st->rootfs);
 	if (r >= 0)
 		r = gen_proc(g, "pid", "pid_start", &st->vmm);
+	if (r >= 0 && st->monitor.pid > 0)
+		r = gen_proc(g, "monitor_pid", "monitor_start", &st->monitor);
 	if (r >= 0)
 		r = rt_json_kv_str(g, "status", rt_status_name(st->status));
 	if (r >= 0)
@@ -278,9 +280,10 @@ static int get_virtiofsd(yajl_val v, struct rt_state *st, struct err **err)
 static int get_field(struct rt_state *st, const char *k, yajl_val v, unsigned *seen,
 		     struct err **err)
 {
-	static const char *const fields[] = {"id",        "bundle",      "rootfs",   "pid",
-					     "pid_start", "status",      "created",  "annotations",
-					     "vsock",     "console_log", "virtiofsd"};
+	static const char *const fields[] = {
+	    "id",        "bundle",      "rootfs",       "pid",   "pid_start",
+	    "status",    "created",     "annotations",  "vsock", "console_log",
+	    "virtiofsd", "monitor_pid", "monitor_start"};
 	size_t f = 0;
 	while (f < ARRAY_SIZE(fields) && strcmp(fields[f], k) != 0)
 		f++;
@@ -319,8 +322,12 @@ static int get_field(struct rt_state *st, const char *k, yajl_val v, unsigned *s
 		return get_abs(v, k, &st->vsock, err);
 	case 9:
 		return get_abs(v, k, &st->console_log, err);
-	default:
+	case 10:
 		return get_virtiofsd(v, st, err);
+	case 11:
+		return get_pid(v, k, &st->monitor.pid, err);
+	default:
+		return get_start(v, k, &st->monitor.start, err);
 	}
 }
 

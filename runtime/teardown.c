@@ -30,9 +30,13 @@ int rt_sandbox_destroy(struct rt_container *c, struct err **err)
 {
 	struct rt_state *st = &c->state;
 	int first = 0;
-	/* The VMM first: once it is gone no guest can reach virtiofsd any more. */
-	int r = kill_proc("hull-vmm", &st->vmm, err);
+	/* The monitor first (its VMM dies with it), then the VMM: once it is
+	 * gone no guest can reach virtiofsd any more. */
+	int r = kill_proc("monitor", &st->monitor, err);
 	if (r < 0)
+		first = r;
+	r = kill_proc("hull-vmm", &st->vmm, first < 0 ? NULL : err);
+	if (r < 0 && first == 0)
 		first = r;
 	for (size_t i = 0; i < st->n_virtiofsd; i++) {
 		r = kill_proc("virtiofsd", &st->virtiofsd[i].proc, first < 0 ? NULL : err);

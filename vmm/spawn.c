@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,7 +33,7 @@ static int place_fd(int fd, int target, int flags)
 }
 
 __attribute__((noreturn)) static void child(const char *binary, int cfg_fd,
-					    const struct vmm_spawn_opts *o)
+					    const struct vmm_spawn_opts *o, pid_t owner)
 {
 	/* Move the config pipe out of the way of 0-2 first, then lay out the
 	 * standard fds, then the config at 3. */
@@ -42,6 +43,12 @@ __attribute__((noreturn)) static void child(const char *binary, int cfg_fd,
 	    (o->stderr_fd >= 0 && place_fd(o->stderr_fd, 2, O_WRONLY) < 0) ||
 	    dup2(tmp, CONFIG_FD) < 0)
 		_exit(VMM_STATUS_ERROR);
+	if (o->parent_death_signal) {
+		prctl(PR_SET_PDEATHSIG, o->parent_death_signal);
+		/* the owner may have died between fork and prctl */
+		if (getppid() != owner)
+			_exit(VMM_STATUS_ERROR);
+	}
 	/* A fresh signal state: the caller may block or ignore signals. */
 	sigset_t none;
 	sigemptyset(&none);
@@ -74,6 +81,7 @@ int vmm_spawn(const struct vmm_config *cfg, const struct vmm_spawn_opts *opts,
 		free(json);
 		return r;
 	}
+	pid_t owner = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		r = -errno;
@@ -84,7 +92,7 @@ int vmm_spawn(const struct vmm_config *cfg, const struct vmm_spawn_opts *opts,
 	}
 	if (pid == 0) {
 		close(p[1]);
-		child(binary, p[0], &o);
+		child(binary, p[0], &o, owner);
 	}
 	close(p[0]);
 	/* The child reads to EOF; a child that died early gives EPIPE, which

@@ -10,6 +10,8 @@
 #include "lib/cleanup.h"
 #include "lib/err.h"
 #include "lib/fd.h"
+#include "oci/spec.h"
+#include "runtime/monitor.h"
 #include "runtime/sandbox.h"
 #include "runtime/state.h"
 
@@ -17,7 +19,9 @@ static const struct rt_flag create_flags[] = {
     {"bundle,b", RT_FLAG_STRING,
      "path to the root of the bundle directory, defaults to the current directory", NULL},
     {"console-socket", RT_FLAG_STRING,
-     "path to an AF_UNIX socket which will receive the pty master (not supported yet)", NULL},
+     "path to an AF_UNIX socket which will receive a file descriptor referencing the master end "
+     "of the console's pseudoterminal",
+     NULL},
     {"pid-file", RT_FLAG_STRING, "specify the file to write the process id to", NULL},
     {"no-pivot", RT_FLAG_BOOL, "accepted: the guest agent always pivots into the rootfs", NULL},
     {"no-new-keyring", RT_FLAG_BOOL, "accepted: the container runs in its own kernel", NULL},
@@ -26,7 +30,7 @@ static const struct rt_flag create_flags[] = {
 };
 
 /* Written via a temporary file and rename, as runc does: supervisors poll it. */
-static int write_pid_file(const char *path, pid_t pid, struct err **err)
+int rt_cli_write_pid_file(const char *path, pid_t pid, struct err **err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	if (asprintf(&tmp, "%s.hull-tmp", path) < 0)
@@ -44,49 +48,86 @@ static int write_pid_file(const char *path, pid_t pid, struct err **err)
 	return 0;
 }
 
-int rt_cli_create(struct rt_cli *cli, const struct rt_args *a, const struct rt_agent_stdio *stdio,
-		  struct rt_container **out, struct err **err)
+/* runc's rules for a terminal: a detached one needs a console socket, and a
+ * console socket needs a terminal. */
+static int check_terminal(const char *bundle, bool foreground, const char *console_socket,
+			  bool *terminal, struct err **err)
 {
-	if (rt_args_has(a, "console-socket"))
-		return err_set(err, EOPNOTSUPP, "--console-socket");
+	_cleanup_oci_spec_ struct oci_spec *spec = NULL;
+	struct err *e = NULL;
+	if (oci_spec_load(bundle, &spec, &e) < 0) {
+		/* the sandbox reports a bad bundle, in its words */
+		err_free(&e);
+		*terminal = false;
+		return 0;
+	}
+	*terminal = spec->process && spec->process->terminal;
+	if (*terminal && !foreground && !console_socket)
+		return err_set(
+		    err, 0,
+		    "cannot allocate tty if hull will detach without setting console socket");
+	if (!*terminal && console_socket)
+		return err_set(err, 0,
+			       "cannot use console socket if hull will not detach or allocate tty");
+	return 0;
+}
+
+int rt_cli_create(struct rt_cli *cli, const struct rt_args *a, bool foreground, pid_t *monitor,
+		  bool *terminal_out, struct err **err)
+{
 	const char *fds = rt_args_str(a, "preserve-fds", "0");
 	if (fds[0] != '0' || fds[1])
 		return err_set(err, EOPNOTSUPP, "--preserve-fds %s", fds);
-	struct rt_sandbox_create o = {
-	    .size = sizeof(o),
-	    .root = cli->root,
-	    .id = a->pos[0],
-	    .bundle = rt_args_str(a, "bundle", "."),
-	    .cfg = &cli->cfg,
-	};
-	if (stdio)
-		o.stdio = *stdio;
-	const char *t = getenv("HULL_BOOT_TIMEOUT_MS");
-	if (t)
-		o.boot_timeout_ms = atoi(t);
-	struct rt_container *c = NULL;
-	int r = rt_sandbox_create(&o, &c, err);
+	const char *bundle = rt_args_str(a, "bundle", ".");
+	const char *console = rt_args_str(a, "console-socket", NULL);
+	bool terminal = false;
+	int r = rt_id_validate(a->pos[0], err);
+	if (r >= 0)
+		r = check_terminal(bundle, foreground, console, &terminal, err);
 	if (r < 0)
 		return r;
+	if (terminal_out)
+		*terminal_out = terminal;
+	struct rt_sandbox_create so = {
+	    .size = sizeof(so),
+	    .root = cli->root,
+	    .id = a->pos[0],
+	    .bundle = bundle,
+	    .cfg = &cli->cfg,
+	};
+	const char *t = getenv("HULL_BOOT_TIMEOUT_MS");
+	if (t)
+		so.boot_timeout_ms = atoi(t);
+	struct rt_monitor_opts mo = {
+	    .size = sizeof(mo),
+	    .root = cli->root,
+	    .id = a->pos[0],
+	    .create = &so,
+	    .terminal = terminal,
+	    .console_socket = console,
+	    .log_to_state_dir = cli->log_to_stderr,
+	};
+	if ((r = rt_monitor_start(&mo, monitor, err)) < 0)
+		return r;
 	const char *pid_file = rt_args_str(a, "pid-file", NULL);
-	if (pid_file && (r = write_pid_file(pid_file, c->state.vmm.pid, err)) < 0) {
+	if (pid_file && (r = rt_cli_write_pid_file(pid_file, *monitor, err)) < 0) {
+		/* a container nobody can find does not stay behind */
+		struct rt_container *c = NULL;
 		struct err *e = NULL;
-		rt_sandbox_destroy(c, &e);
+		if (rt_container_open(cli->root, a->pos[0], true, &c, &e) == 0) {
+			rt_sandbox_destroy(c, &e);
+			rt_container_close(c);
+		}
 		err_free(&e);
-		rt_container_close(c);
 		return r;
 	}
-	*out = c;
 	return 0;
 }
 
 static int create_run(struct rt_cli *cli, const struct rt_args *a, struct err **err)
 {
-	struct rt_container *c = NULL;
-	int r = rt_cli_create(cli, a, NULL, &c, err);
-	if (r >= 0)
-		rt_container_close(c);
-	return r;
+	pid_t monitor;
+	return rt_cli_create(cli, a, false, &monitor, NULL, err);
 }
 
 const struct rt_cli_cmd rt_cmd_create = {
@@ -94,8 +135,9 @@ const struct rt_cli_cmd rt_cmd_create = {
     .args_usage = "<container-id>",
     .summary = "create a container",
     .description = "The create command creates an instance of a container for a bundle: it\n"
-		   "   boots the container's microVM and prepares the container in it. The\n"
-		   "   hull-vmm process is the container's pid on the host.",
+		   "   boots the container's microVM and prepares the container in it. Its\n"
+		   "   pid on the host is a small monitor process that relays the container's\n"
+		   "   stdio and signals and exits with its exit status.",
     .flags = create_flags,
     .n_flags = ARRAY_SIZE(create_flags),
     .min_args = 1,

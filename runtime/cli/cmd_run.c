@@ -5,10 +5,10 @@
  * with its exit status and the container is deleted afterwards, as runc does.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -16,7 +16,7 @@
 #include "lib/err.h"
 #include "lib/fd.h"
 #include "lib/log.h"
-#include "runtime/agent_client.h"
+#include "runtime/monitor.h"
 #include "runtime/sandbox.h"
 #include "runtime/state.h"
 
@@ -24,7 +24,9 @@ static const struct rt_flag run_flags[] = {
     {"bundle,b", RT_FLAG_STRING,
      "path to the root of the bundle directory, defaults to the current directory", NULL},
     {"console-socket", RT_FLAG_STRING,
-     "path to an AF_UNIX socket which will receive the pty master (not supported yet)", NULL},
+     "path to an AF_UNIX socket which will receive a file descriptor referencing the master end "
+     "of the console's pseudoterminal",
+     NULL},
     {"detach,d", RT_FLAG_BOOL, "detach from the container's process", NULL},
     {"pid-file", RT_FLAG_STRING, "specify the file to write the process id to", NULL},
     {"no-pivot", RT_FLAG_BOOL, "accepted: the guest agent always pivots into the rootfs", NULL},
@@ -33,87 +35,55 @@ static const struct rt_flag run_flags[] = {
      "number of additional fds to pass into the container (only 0 supported yet)", NULL},
 };
 
-/* Copy both streams to ours until each reaches EOF. */
-static void relay(int out, int errfd)
+/* Delete the container (it may already be gone: hull delete -f). */
+static void remove_container(struct rt_cli *cli, const char *id)
 {
-	struct pollfd p[2] = {{.fd = out, .events = POLLIN}, {.fd = errfd, .events = POLLIN}};
-	int dst[2] = {STDOUT_FILENO, STDERR_FILENO};
-	char buf[16384];
-	while (p[0].fd >= 0 || p[1].fd >= 0) {
-		if (poll(p, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (p[i].fd < 0 || !p[i].revents)
-				continue;
-			ssize_t n = read(p[i].fd, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0 || fd_write_full(dst[i], buf, (size_t)n) < 0)
-				p[i].fd = -1; /* EOF, or nobody reads ours any more */
-		}
-	}
-}
-
-/* Attach, start, relay, wait, delete. Once started, *cp is released (and
- * NULLed) so that state, kill and list are not blocked by our lock while the
- * container runs; before that, failures leave it to the caller. */
-static int run_foreground(struct rt_cli *cli, struct rt_container **cp, struct err **err)
-{
-	struct rt_container *c = *cp;
-	_cleanup_free_ char *id = strdup(c->state.id), *addr = NULL;
-	struct rt_agent *agent = NULL;
-	int r = id ? rt_sandbox_agent_addr(c, &addr, err) : err_set(err, ENOMEM, "run");
-	if (r >= 0)
-		r = rt_agent_connect(addr, 2000, &agent, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int out = rt_agent_attach(agent, id, NULL, "stdout", err);
-	_cleanup_close_ int errfd = out < 0 ? -1 : rt_agent_attach(agent, id, NULL, "stderr", err);
-	r = out < 0 ? out : errfd < 0 ? errfd : rt_cli_start(c, err);
-	if (r >= 0) {
-		rt_container_close(c);
-		*cp = c = NULL;
-		relay(out, errfd);
-		struct rt_agent_exit ex;
-		r = rt_agent_wait_process(agent, id, NULL, 0, &ex, err);
-		if (r >= 0)
-			r = ex.status;
-	}
-	rt_agent_free(agent);
-	if (c)
-		return r;
-	/* gone from the store meanwhile (hull delete -f): nothing left to do */
-	struct rt_container *again = NULL;
+	struct rt_container *c = NULL;
 	struct err *e = NULL;
-	if (rt_container_open(cli->root, id, true, &again, &e) == 0) {
-		if (rt_sandbox_destroy(again, &e) < 0)
+	if (rt_container_open(cli->root, id, true, &c, &e) == 0) {
+		if (rt_sandbox_destroy(c, &e) < 0)
 			log_error("container %s: delete: %s", id, err_msg(e));
-		rt_container_close(again);
+		rt_container_close(c);
 	}
 	err_free(&e);
-	return r;
+}
+
+static int start_container(struct rt_cli *cli, const char *id, struct err **err)
+{
+	_cleanup_rt_container_ struct rt_container *c = NULL;
+	int r = rt_container_open(cli->root, id, true, &c, err);
+	return r < 0 ? r : rt_cli_start(c, err);
 }
 
 static int run_run(struct rt_cli *cli, const struct rt_args *a, struct err **err)
 {
 	bool detach = rt_args_bool(a, "detach");
-	struct rt_agent_stdio stdio = {.open_stdout = !detach, .open_stderr = !detach};
-	struct rt_container *c = NULL;
-	int r = rt_cli_create(cli, a, &stdio, &c, err);
+	const char *id = a->pos[0];
+	pid_t monitor;
+	bool terminal = false;
+	int r = rt_cli_create(cli, a, !detach, &monitor, &terminal, err);
 	if (r < 0)
 		return r;
-	r = detach ? rt_cli_start(c, err) : run_foreground(cli, &c, err);
-	if (c) {
-		/* a container that could not be started does not stay behind */
-		struct err *e = NULL;
-		if (r < 0 && rt_sandbox_destroy(c, &e) < 0)
-			log_error("container %s: delete: %s", a->pos[0], err_msg(e));
-		err_free(&e);
-		rt_container_close(c);
+	/* In the foreground a terminal is ours: raw, so that every key reaches
+	 * the container's pty, which does the line discipline. */
+	struct termios saved;
+	bool raw = !detach && terminal && !rt_args_has(a, "console-socket") &&
+		   tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
 	}
+	if ((r = start_container(cli, id, err)) < 0) {
+		/* a container that could not be started does not stay behind */
+		remove_container(cli, id);
+		rt_monitor_wait(monitor);
+	} else if (!detach) {
+		r = rt_monitor_wait(monitor);
+		remove_container(cli, id);
+	}
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	return r;
 }
 

@@ -23,8 +23,8 @@
 #define EXIT_NO_COMMAND 3 /* urfave/cli's status for an unknown command */
 
 static const struct rt_cli_cmd *const commands[] = {
-    &rt_cmd_create, &rt_cmd_delete, &rt_cmd_features, &rt_cmd_kill,  &rt_cmd_list,  &rt_cmd_pause,
-    &rt_cmd_resume, &rt_cmd_run,    &rt_cmd_spec,     &rt_cmd_start, &rt_cmd_state,
+    &rt_cmd_create, &rt_cmd_delete, &rt_cmd_exec, &rt_cmd_features, &rt_cmd_kill,  &rt_cmd_list,
+    &rt_cmd_pause,  &rt_cmd_resume, &rt_cmd_run,  &rt_cmd_spec,     &rt_cmd_start, &rt_cmd_state,
 };
 
 static const struct rt_flag global_flags[] = {
@@ -167,6 +167,7 @@ static int run_main(int argc, char **argv, struct rt_args *g)
 		return run_help(1, g->pos);
 
 	struct rt_cli cli = {
+	    .log_to_stderr = log_to_stderr,
 	    .root = rt_args_str(g, "root", RT_ROOT_DEFAULT),
 	    .debug = rt_args_bool(g, "debug"),
 	    .systemd_cgroup = rt_args_bool(g, "systemd-cgroup"),

@@ -26,7 +26,7 @@ void rt_cli_oci_state(const struct rt_container *c, struct oci_state *out, char 
 	    .id = st->id,
 	    .status = rt_status_name(status),
 	    /* a stopped container has no host process, whatever pid it had */
-	    .pid = status == RT_STATUS_STOPPED ? 0 : st->vmm.pid,
+	    .pid = status == RT_STATUS_STOPPED ? 0 : rt_state_pid(st),
 	    .bundle = st->bundle,
 	    .rootfs = st->rootfs,
 	    .created = st->created,

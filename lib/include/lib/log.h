@@ -19,6 +19,8 @@ enum log_level log_get_level(void);
 void log_set_format(enum log_format format);
 /* Write to fd (not closed by the logger); -1 restores stderr. */
 void log_set_fd(int fd);
+/* The fd set with log_set_fd, or -1 for stderr. */
+int log_get_fd(void);
 /* A short tag put before each text message, e.g. "hull-vmm". May be NULL. */
 void log_set_ident(const char *ident);
 /* Parse "error|warn|warning|info|debug"; -EINVAL when unknown. */

@@ -28,6 +28,9 @@ struct rt_sandbox_create {
 	const struct rt_config *cfg;
 	int boot_timeout_ms;         /* <= 0: RT_BOOT_TIMEOUT_MS */
 	struct rt_agent_stdio stdio; /* streams of the init process to open */
+	/* SIGKILL hull-vmm and virtiofsd when the calling thread exits (a
+	 * long-lived owner such as the monitor: nothing outlives its crash). */
+	bool tie_to_caller;
 };
 
 /*

@@ -12,9 +12,11 @@
  * A directory removed while we waited for its lock is detected (st_nlink 0)
  * and reported as "does not exist".
  *
- * The host pid of a container is its hull-vmm process. Because pids are
- * reused, the store keeps the process start time (field 22 of /proc/PID/stat)
- * and only trusts a pid whose start time still matches, as runc does.
+ * The host pid of a container is its monitor (runtime/monitor.h: the process
+ * that stands for the container's process on the host, parent of hull-vmm),
+ * or hull-vmm itself for sandboxes without one. Because pids are reused, the
+ * store keeps the process start time (field 22 of /proc/PID/stat) and only
+ * trusts a pid whose start time still matches, as runc does.
  */
 #ifndef HULL_RUNTIME_STATE_H
 #define HULL_RUNTIME_STATE_H
@@ -55,11 +57,12 @@ struct rt_virtiofsd {
 
 struct rt_state {
 	char *id;
-	char *bundle;          /* absolute */
-	char *rootfs;          /* absolute, may be NULL */
-	struct rt_proc vmm;    /* pid 0: no VMM (yet) */
-	enum rt_status status; /* as last recorded; see rt_state_status() */
-	char *created;         /* RFC 3339 with nanoseconds, UTC */
+	char *bundle;           /* absolute */
+	char *rootfs;           /* absolute, may be NULL */
+	struct rt_proc vmm;     /* pid 0: no VMM (yet) */
+	struct rt_proc monitor; /* pid 0: none; else the container's host pid */
+	enum rt_status status;  /* as last recorded; see rt_state_status() */
+	char *created;          /* RFC 3339 with nanoseconds, UTC */
 	struct oci_map annotations;
 	/* sandbox resources, all optional */
 	char *vsock;       /* hybrid-vsock unix socket of the VMM */
@@ -93,9 +96,12 @@ bool rt_proc_alive(const struct rt_proc *p);
 /* SIGKILL p if alive (never a reused pid) and wait up to timeout_ms for it to go. */
 int rt_proc_kill(const struct rt_proc *p, int timeout_ms);
 
-/* The status a user sees: the recorded one while the VMM lives, else stopped
- * (creating stays creating while its creator holds the lock). */
+/* The status a user sees: the recorded one while the container's host
+ * process (monitor, else VMM) lives, else stopped (creating stays creating
+ * while its creator holds the lock). */
 enum rt_status rt_state_status(const struct rt_state *st);
+/* The container's host pid: the monitor's, else the VMM's. */
+pid_t rt_state_pid(const struct rt_state *st);
 
 /* An open, locked container directory. */
 struct rt_container {

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # hull create/start/state/delete booting real microVMs: hull-vmm with our
 # kernel + initramfs (hull-agent as PID 1), the bundle's rootfs shared by
-# Debian's virtiofsd. Checks the VMM is the container's host pid, the
-# container really runs (its write lands in the host rootfs), and that
-# delete and every failed create leave nothing behind. Needs a /dev/kvm that
+# Debian's virtiofsd. Checks the monitor is the container's host pid (with
+# hull-vmm its child), the container really runs (its write lands in the host
+# rootfs), stdio, exit statuses, exec, signals, a console socket, and that
+# delete, every failed create and a crash of the VMM or the monitor leave
+# nothing behind. Needs a /dev/kvm that
 # boots Linux:
 #   make BUILD=build/h-cli all kernel initramfs
 #   BUILD=build/h-cli hack/nested-kvm -- bats tests/e2e/kvm/cli.bats
@@ -44,7 +46,7 @@ JSON
 
 teardown() {
 	"$HULL" --root "$R" delete -f c1 2>/dev/null || true
-	rm -rf "$R" "$HULL_CONFIG"
+	rm -rf "$R" "$R".*
 }
 
 # No virtiofsd of this test and no hull-vmm at all may remain (the nested VM
@@ -61,11 +63,13 @@ no_sandbox_left() {
 @test "kvm cli: create boots the VM, start runs the process, delete leaves nothing" {
 	make_busybox_bundle "$BUNDLE" sh -c \
 		'trap "echo got-term >/termed; exit 0" TERM; echo ran-in-hull >/proof; sleep 1000 & wait'
-	run "$HULL" --root "$R" create --bundle "$BUNDLE" --pid-file "$R.pid" c1
-	echo "$output"
-	[ "$status" -eq 0 ]
+	# the container's stdio are create's: not bats' capture pipes, which
+	# would stay open as long as the container runs
+	"$HULL" --root "$R" create --bundle "$BUNDLE" --pid-file "$R.pid" c1 \
+		</dev/null >"$R.out" 2>&1 || { cat "$R.out"; false; }
 	vmm=$(cat "$R.pid")
-	[ "$(cat /proc/$vmm/comm)" = hull-vmm ]
+	[ "$(cat /proc/$vmm/comm)" = hull ]
+	pgrep -P "$vmm" -x hull-vmm
 	[ "$ROOTFS_MODE" = block ] || [ -n "$(pgrep -f "$R/c1/fs0.sock")" ]
 	run "$HULL" --root "$R" state c1
 	[[ "$output" == *'"status": "created"'* ]]
@@ -113,7 +117,7 @@ no_sandbox_left() {
 
 @test "kvm cli: an id in use is refused and the first container is untouched" {
 	make_busybox_bundle "$BUNDLE" sleep 1000
-	"$HULL" --root "$R" create -b "$BUNDLE" c1
+	"$HULL" --root "$R" create -b "$BUNDLE" c1 </dev/null >/dev/null 2>&1
 	run "$HULL" --root "$R" create -b "$BUNDLE" c1
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"container with id c1 already exists"* ]]
@@ -146,5 +150,158 @@ no_sandbox_left() {
 	[ "$output" = out-line ]
 	[[ "$stderr" == *err-line* ]]
 	[ ! -e "$R/c1" ]
+	no_sandbox_left
+}
+
+@test "kvm cli: run exits with 0, 3 and 137 (SIGKILL), stdin is piped in and echoed" {
+	make_busybox_bundle "$BUNDLE" sh -c 'read x; echo "got $x"'
+	run "$HULL" --root "$R" run -b "$BUNDLE" c1 <<<"piped-line"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got piped-line" ]
+	bundle_args "$BUNDLE" sh -c 'exit 3'
+	run "$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null
+	[ "$status" -eq 3 ]
+	# the container's init cannot SIGKILL itself (pid 1 of its namespace)
+	bundle_args "$BUNDLE" sleep 1000
+	"$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null >/dev/null 2>&1 &
+	local runner=$!
+	for _ in $(seq 100); do
+		"$HULL" --root "$R" state c1 2>/dev/null | grep -q '"status": "running"' && break
+		sleep 0.1
+	done
+	"$HULL" --root "$R" kill c1 KILL
+	status=0
+	wait "$runner" || status=$?
+	[ "$status" -eq 137 ]
+	[ ! -e "$R/c1" ]
+	no_sandbox_left
+}
+
+@test "kvm cli: 10 MiB of stdout arrive intact, stderr separately" {
+	# the container makes the data and prints its checksum on stderr
+	make_busybox_bundle "$BUNDLE" sh -c \
+		'head -c 10485760 /dev/urandom >/dev/shm/d; sha256sum /dev/shm/d >&2; cat /dev/shm/d'
+	"$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null >"$R.data" 2>"$R.err"
+	[ "$(stat -c %s "$R.data")" -eq 10485760 ]
+	[ "$(sha256sum <"$R.data" | cut -d' ' -f1)" = "$(cut -d' ' -f1 "$R.err")" ]
+	rm -f "$R.data" "$R.err"
+}
+
+@test "kvm cli: exec runs in the container with its env, cwd, user and exit status" {
+	make_busybox_bundle "$BUNDLE" sleep 1000
+	"$HULL" --root "$R" run -d -b "$BUNDLE" c1 </dev/null >/dev/null 2>&1
+	run --separate-stderr "$HULL" --root "$R" exec -e FOO=bar --cwd /etc -u 1000:1001 c1 \
+		sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g)"; cat /proc/1/cmdline | tr "\0" " "; echo e >&2; exit 4'
+	echo "status $status: $output / $stderr"
+	[ "$status" -eq 4 ]
+	[ "${lines[0]}" = "bar /etc 1000:1001" ]
+	[[ "${lines[1]}" == "sleep 1000"* ]]
+	[ "$stderr" = e ]
+	# -d: the monitor stands for the exec'd process and exits with it
+	"$HULL" --root "$R" exec -d --pid-file "$R.epid" c1 sleep 1000 </dev/null >/dev/null 2>&1
+	epid=$(cat "$R.epid")
+	[ "$(cat /proc/$epid/comm)" = hull ]
+	run "$HULL" --root "$R" exec c1 sh -c \
+		'for c in /proc/[0-9]*/cmdline; do tr "\0" " " <$c; echo; done | grep -c "^sleep 1000"'
+	[ "$output" = 2 ]
+	run "$HULL" --root "$R" exec c1 no-such-command
+	[ "$status" -ne 0 ]
+	"$HULL" --root "$R" delete -f c1
+	# the exec's monitor exits with its VM
+	for _ in $(seq 50); do kill -0 "$epid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$epid" 2>/dev/null
+	no_sandbox_left
+}
+
+@test "kvm cli: signals reach the container through hull kill and through its host pid" {
+	# one line: make_busybox_bundle makes each line an argument
+	make_busybox_bundle "$BUNDLE" sh -c 'trap "echo got-usr1" USR1; trap "echo got-hup" HUP; trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.2; done'
+	"$HULL" --root "$R" create -b "$BUNDLE" --pid-file "$R.pid" c1 </dev/null >"$R.out" 2>&1
+	"$HULL" --root "$R" start c1
+	for _ in $(seq 100); do grep -q ready "$R.out" && break; sleep 0.1; done
+	"$HULL" --root "$R" kill c1 USR1
+	for _ in $(seq 100); do grep -q got-usr1 "$R.out" && break; sleep 0.1; done
+	"$HULL" --root "$R" kill c1 1
+	for _ in $(seq 100); do grep -q got-hup "$R.out" && break; sleep 0.1; done
+	# a signal to the host pid is forwarded: what docker and conmon rely on
+	kill -TERM "$(cat "$R.pid")"
+	for _ in $(seq 100); do
+		"$HULL" --root "$R" state c1 | grep -q '"status": "stopped"' && break
+		sleep 0.1
+	done
+	cat "$R.out"
+	grep -q got-usr1 "$R.out"
+	grep -q got-hup "$R.out"
+	grep -q got-term "$R.out"
+	"$HULL" --root "$R" state c1 | grep -q '"status": "stopped"'
+	"$HULL" --root "$R" delete c1
+	no_sandbox_left
+}
+
+@test "kvm cli: delete --force of a running container leaves nothing" {
+	make_busybox_bundle "$BUNDLE" sleep 1000
+	"$HULL" --root "$R" run -d -b "$BUNDLE" c1 </dev/null >/dev/null 2>&1
+	"$HULL" --root "$R" state c1 | grep -q '"status": "running"'
+	"$HULL" --root "$R" delete --force c1
+	[ ! -e "$R/c1" ]
+	no_sandbox_left
+}
+
+@test "kvm cli: -t with --console-socket gets the pty master; resize reaches the guest" {
+	make_busybox_bundle "$BUNDLE" sh -c 'test -t 0 && echo is-a-tty; sleep 1; stty size'
+	bundle_jq "$BUNDLE" '.process.terminal = true'
+	run "$HULL" --root "$R" create -b "$BUNDLE" c1 </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"cannot allocate tty if hull will detach without setting console socket"* ]]
+	# a console socket receiver as containerd's and conmon's: take the master,
+	# size it, read until the pty closes
+	python3 - "$R.console" >"$R.tty" 2>&1 <<'PY' &
+import fcntl, os, socket, struct, sys, termios
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+c, _ = s.accept()
+_, fds, _, _ = socket.recv_fds(c, 1024, 1)
+m = fds[0]
+fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+while True:
+    try:
+        d = os.read(m, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    sys.stdout.buffer.write(d)
+    sys.stdout.flush()
+PY
+	rx=$!
+	for _ in $(seq 50); do [ -S "$R.console" ] && break; sleep 0.1; done
+	"$HULL" --root "$R" create -b "$BUNDLE" --console-socket "$R.console" c1 </dev/null >/dev/null 2>&1
+	"$HULL" --root "$R" start c1
+	wait "$rx"
+	cat "$R.tty"
+	grep -q is-a-tty "$R.tty"
+	grep -q "40 100" "$R.tty"
+	"$HULL" --root "$R" delete c1
+	no_sandbox_left
+}
+
+@test "kvm cli: kill -9 of the VMM or of the monitor: stopped, delete cleans up" {
+	make_busybox_bundle "$BUNDLE" sleep 1000
+	"$HULL" --root "$R" run -d -b "$BUNDLE" --pid-file "$R.pid" c1 </dev/null >/dev/null 2>&1
+	kill -9 "$(pgrep -P "$(cat "$R.pid")" -x hull-vmm)"
+	for _ in $(seq 50); do
+		"$HULL" --root "$R" state c1 | grep -q '"status": "stopped"' && break
+		sleep 0.1
+	done
+	"$HULL" --root "$R" state c1 | grep -q '"status": "stopped"'
+	"$HULL" --root "$R" delete c1
+	no_sandbox_left
+	# the monitor: its VM goes with it (PR_SET_PDEATHSIG)
+	"$HULL" --root "$R" run -d -b "$BUNDLE" --pid-file "$R.pid" c1 </dev/null >/dev/null 2>&1
+	kill -9 "$(cat "$R.pid")"
+	for _ in $(seq 50); do pgrep -x hull-vmm >/dev/null || break; sleep 0.1; done
+	"$HULL" --root "$R" state c1 | grep -q '"status": "stopped"'
+	"$HULL" --root "$R" delete c1
 	no_sandbox_left
 }

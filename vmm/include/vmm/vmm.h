@@ -94,6 +94,10 @@ struct vmm_spawn_opts {
 	int stdin_fd;       /* -1: /dev/null */
 	int stdout_fd;      /* -1: /dev/null */
 	int stderr_fd;      /* -1: inherit */
+	/* Signal the VMM gets when the thread that spawned it exits (0: none):
+	 * SIGKILL ties the VM's life to its owner, so a crashed owner leaves no
+	 * VM behind. */
+	int parent_death_signal;
 };
 
 /*
