@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Reading and writing JSON for oci/ on top of yajl. yajl_tree_parse keeps its
- * parse stack on the heap, but yajl_tree_free recurses, so nesting depth is
- * bounded by a pre-scan before yajl sees the bytes.
+ * Reading and writing JSON for oci/ on top of yajl; documents go through the
+ * bounded front end in lib/json.c before yajl builds a tree.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +12,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "json.h"
 
 void jctx_init(struct jctx *c, struct err **err)
@@ -115,93 +115,21 @@ void *jctx_calloc(struct jctx *c, size_t n, size_t size)
 }
 
 /*
- * Refuse nesting deeper than OCI_MAX_DEPTH and more than OCI_MAX_VALUES
- * values (counted as containers plus separators); brackets and commas inside
- * strings do not count. yajl_tree_parse always allows comments, which JSON
- * (and Go's decoder, hence runc) does not: a quote inside a comment would also
- * desynchronise this scan, so a '/' outside a string is refused here.
+ * config.json, process.json and resources.json: the lib front end with the
+ * OCI limits (runc reads them with Go's decoder, which refuses comments and
+ * has no \u0000 problem; both are refused here). Its default wording is ours.
  */
-static int prescan(const char *s, size_t len, struct err **err)
-{
-	int depth = 0;
-	size_t values = 1;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char ch = s[i];
-		if (in_str) {
-			/* yajl would decode \u0000 into a C string that silently ends
-			 * there ("/a\u0000/../x" read as "/a"): refuse it, as the
-			 * kernel refuses such paths. */
-			if (ch == '\\' && len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0)
-				return err_set(
-				    err, 0, "NUL character (\\u0000) in a string at byte %zu", i);
-			if (ch == '\\')
-				i++;
-			else if (ch == '"')
-				in_str = false;
-			continue;
-		}
-		if (ch == '"') {
-			in_str = true;
-		} else if (ch == '/') {
-			return err_set(err, 0, "invalid JSON: comment at byte %zu", i);
-		} else if (ch == '{' || ch == '[') {
-			values++;
-			if (++depth > OCI_MAX_DEPTH)
-				return err_set(err, 0,
-					       "JSON nested deeper than %d levels at byte %zu",
-					       OCI_MAX_DEPTH, i);
-		} else if (ch == '}' || ch == ']') {
-			depth--;
-		} else if (ch == ',') {
-			values++;
-		}
-		if (values > OCI_MAX_VALUES)
-			return err_set(err, E2BIG, "JSON has more than %d values (byte %zu)",
-				       OCI_MAX_VALUES, i);
-	}
-	return 0;
-}
-
 int json_tree_parse(const char *json, size_t len, yajl_val *out, struct err **err)
 {
-	if (len > OCI_MAX_SIZE)
-		return err_set(err, EFBIG, "JSON is %zu bytes, more than the %u allowed", len,
-			       OCI_MAX_SIZE);
-	if (len == 0)
-		return err_set(err, 0, "empty document, expected a JSON object");
-	const char *nul = memchr(json, '\0', len);
-	if (nul)
-		return err_set(err, 0, "NUL byte at offset %zu", (size_t)(nul - json));
-	int r = prescan(json, len, err);
-	if (r < 0)
-		return r;
-
-	/* yajl_tree_parse wants a NUL-terminated string. */
-	_cleanup_free_ char *buf = malloc(len + 1);
-	if (!buf)
-		return err_set(err, ENOMEM, "JSON buffer");
-	memcpy(buf, json, len);
-	buf[len] = '\0';
-
-	char ebuf[256] = "";
-	yajl_val v = yajl_tree_parse(buf, ebuf, sizeof(ebuf));
-	if (!v) {
-		/* yajl's message spans lines (it draws an arrow); keep ours on one. */
-		for (char *p = ebuf; *p; p++)
-			if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				*p = ' ';
-		size_t n = strlen(ebuf);
-		while (n && ebuf[n - 1] == ' ')
-			ebuf[--n] = '\0';
-		return err_set(err, 0, "invalid JSON: %s", ebuf[0] ? ebuf : "parse error");
-	}
-	if (!YAJL_IS_OBJECT(v)) {
-		yajl_tree_free(v);
-		return err_set(err, 0, "expected a JSON object at the top level");
-	}
-	*out = v;
-	return 0;
+	static const struct lib_json_limits limits = {
+	    .max_size = OCI_MAX_SIZE,
+	    .max_depth = OCI_MAX_DEPTH,
+	    .max_values = OCI_MAX_VALUES,
+	    .object = true,
+	};
+	struct lib_json_error je;
+	int r = lib_json_parse(json, len, &limits, out, &je);
+	return r < 0 ? lib_json_error_set(&je, err) : 0;
 }
 
 yajl_val jobj_get(yajl_val obj, const char *key)

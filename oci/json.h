@@ -40,8 +40,8 @@ int jctx_fail_key(struct jctx *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * Parse bytes into a tree after the size, NUL-byte and depth checks.
- * `what` names the document in errors ("config.json").
+ * Parse bytes into a tree through lib_json_parse with the OCI limits (size,
+ * depth, value count; no NUL, comments or \u0000); one-line errors.
  */
 int json_tree_parse(const char *json, size_t len, yajl_val *out, struct err **err);
 

@@ -356,16 +356,22 @@ int rt_agent_list_processes(struct rt_agent *a, const char *id, struct rt_agent_
 	if (r < 0)
 		return r;
 	Hull__Agent__V1__ListProcessesResponse *l = (void *)m;
-	struct rt_agent_process *p = calloc(l->n_processes + 1, sizeof(*p));
-	for (size_t i = 0; p && i < l->n_processes; i++) {
+	size_t count = l->n_processes;
+	struct rt_agent_process *p = calloc(count + 1, sizeof(*p));
+	bool oom = !p;
+	for (size_t i = 0; p && i < count; i++) {
 		p[i].pid = l->processes[i]->pid;
 		p[i].exec_id = strdup(l->processes[i]->exec_id);
 		p[i].cmdline = strdup(l->processes[i]->cmdline);
+		oom |= !p[i].exec_id || !p[i].cmdline; /* callers print both */
 	}
-	*n = l->n_processes;
 	protobuf_c_message_free_unpacked(m, NULL);
-	if (!p)
+	if (oom) {
+		if (p)
+			rt_agent_processes_free(p, count);
 		return err_set(err, ENOMEM, "process list");
+	}
+	*n = count;
 	*out = p;
 	return 0;
 }

@@ -1,65 +1,43 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/cleanup.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "json.h"
 
-/* Nesting depth of JSON text, ignoring brackets inside strings. */
-static size_t json_depth(const char *buf, size_t len)
-{
-	size_t depth = 0, max = 0;
-	bool in_str = false;
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (in_str) {
-			if (c == '\\')
-				i++;
-			else if (c == '"')
-				in_str = false;
-		} else if (c == '"') {
-			in_str = true;
-		} else if (c == '{' || c == '[') {
-			if (++depth > max)
-				max = depth;
-		} else if ((c == '}' || c == ']') && depth > 0) {
-			depth--;
-		}
-	}
-	return max;
-}
-
+/*
+ * The lib front end with runtime's limits; runtime's files keep their own
+ * (shorter) wording for the faults they always reported, callers wrap it
+ * with the file name ("state.json: nested deeper than 16 levels").
+ */
 int rt_json_parse(const char *buf, size_t len, size_t max, yajl_val *out, struct err **err)
 {
-	if (len > max)
+	const struct lib_json_limits limits = {
+	    .max_size = max,
+	    .max_depth = RT_JSON_MAX_DEPTH,
+	    .max_values = RT_JSON_MAX_VALUES,
+	    .object = true,
+	};
+	struct lib_json_error je;
+	int r = lib_json_parse(buf, len, &limits, out, &je);
+	if (r >= 0)
+		return 0;
+	switch (je.fault) {
+	case LIB_JSON_TOO_BIG:
 		return err_set(err, EFBIG, "larger than %zu bytes", max);
-	if (memchr(buf, '\0', len))
+	case LIB_JSON_NUL:
 		return err_set(err, 0, "contains a NUL byte");
-	if (json_depth(buf, len) > RT_JSON_MAX_DEPTH)
+	case LIB_JSON_TOO_DEEP:
 		return err_set(err, 0, "nested deeper than %d levels", RT_JSON_MAX_DEPTH);
-
-	_cleanup_free_ char *copy = malloc(len + 1);
-	if (!copy)
-		return err_set(err, ENOMEM, "parse");
-	memcpy(copy, buf, len);
-	copy[len] = '\0';
-
-	char ebuf[256] = "";
-	yajl_val v = yajl_tree_parse(copy, ebuf, sizeof(ebuf));
-	if (!v) {
-		/* yajl's message spans lines and quotes the input: keep the first line */
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		return err_set(err, 0, "invalid JSON: %s", ebuf[0] ? ebuf : "parse error");
-	}
-	if (!YAJL_IS_OBJECT(v)) {
-		yajl_tree_free(v);
+	case LIB_JSON_NOT_OBJECT:
 		return err_set(err, 0, "expected a JSON object");
+	case LIB_JSON_NOMEM:
+		return err_set(err, ENOMEM, "parse");
+	default: /* "invalid JSON: ... at byte N", and the faults the lib added */
+		return lib_json_error_set(&je, err);
 	}
-	*out = v;
-	return 0;
 }
 
 static int gen_status(yajl_gen_status s)

@@ -9,11 +9,13 @@
 
 struct err;
 
-#define RT_JSON_MAX_DEPTH 16 /* our files are flat; deeper input is refused */
+#define RT_JSON_MAX_DEPTH  16     /* our files are flat; deeper input is refused */
+#define RT_JSON_MAX_VALUES 100000 /* far above any state.json or config, far below OOM */
 
 /* Parse len bytes (need not be NUL-terminated) into a tree whose root must be
- * an object. Refuses NUL bytes, more than max bytes and deeper nesting than
- * RT_JSON_MAX_DEPTH before yajl sees the input (yajl_tree_free recurses). */
+ * an object, through lib_json_parse: refuses NUL bytes, \u0000, comments,
+ * more than max bytes, more than RT_JSON_MAX_VALUES values and deeper nesting
+ * than RT_JSON_MAX_DEPTH before yajl sees the input (yajl_tree_free recurses). */
 int rt_json_parse(const char *buf, size_t len, size_t max, yajl_val *out, struct err **err);
 
 /* Emit a string / an integer; yajl_gen status folded into -errno. */

@@ -12,7 +12,7 @@ $(eval $(call static_lib,hull-runtime,$(rt_SRCS)))
 
 # The hull CLI: the flag parser and the ops commands' value parsers are a library
 # (unit-tested); one file per command.
-rt_cli_SRCS := runtime/cli/args.c
+rt_cli_SRCS := runtime/cli/args.c runtime/cli/ops_parse.c
 $(eval $(call static_lib,hull-cli,$(rt_cli_SRCS)))
 hull_SRCS := runtime/cli/main.c runtime/cli/help.c runtime/cli/util.c \
 	$(wildcard runtime/cli/cmd_*.c runtime/cli/agent_op.c)

@@ -21,6 +21,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "lib/json.h"
 #include "vmm/vmm.h"
 
 struct perr {
@@ -267,28 +268,53 @@ int vmm_mac_parse(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/*
+ * The configuration comes from a file or from vmm_spawn's pipe: bounded like
+ * any untrusted JSON. Its shape is at most three levels deep ({"disks": [{}]})
+ * and a few dozen values.
+ */
+static const struct lib_json_limits config_limits = {
+    .max_size = 1u << 20,
+    .max_depth = 8,
+    .max_values = 4096,
+    .object = true,
+};
+
+/* Keep hull-vmm's wording for the faults it always reported. */
+static int parse_fail(const struct lib_json_error *je, int r, struct perr *e)
+{
+	switch (je->fault) {
+	case LIB_JSON_NUL:
+		fail(e, "NUL byte inside the JSON");
+		break;
+	case LIB_JSON_NOMEM:
+		fail(e, "out of memory");
+		break;
+	case LIB_JSON_SYNTAX:
+		fail(e, "not valid JSON: %s at byte %zu", je->yajl, je->offset);
+		break;
+	case LIB_JSON_NOT_OBJECT:
+		fail(e, "the configuration must be a JSON object");
+		break;
+	default: /* limits, escapes, comments: the lib's wording */
+		fail(e, "%s", je->msg);
+		break;
+	}
+	return r;
+}
+
 int vmm_config_parse(const char *json, size_t len, struct vmm_config *cfg, void **owned,
 		     char *errbuf, size_t errlen)
 {
 	struct perr e = {errbuf, errlen};
-	char ybuf[256] = "";
+	struct lib_json_error je;
+	yajl_val root = NULL;
 	*owned = NULL;
-	/* yajl_tree_parse wants a NUL-terminated string. */
-	if (memchr(json, '\0', len))
-		return fail(&e, "NUL byte inside the JSON");
-	char *copy = strndup(json, len);
-	if (!copy)
-		return fail(&e, "out of memory");
-	yajl_val root = yajl_tree_parse(copy, ybuf, sizeof(ybuf));
-	free(copy);
-	if (!root)
-		return fail(&e, "not valid JSON: %s", ybuf[0] ? ybuf : "parse error");
-	if (!YAJL_IS_OBJECT(root)) {
-		yajl_tree_free(root);
-		return fail(&e, "the configuration must be a JSON object");
-	}
+	int r = lib_json_parse(json, len, &config_limits, &root, &je);
+	if (r < 0)
+		return parse_fail(&je, r, &e);
 	for (size_t k = 0; k < root->u.object.len; k++) {
-		int r = parse_key(root->u.object.keys[k], root->u.object.values[k], cfg, &e);
+		r = parse_key(root->u.object.keys[k], root->u.object.values[k], cfg, &e);
 		if (r < 0) {
 			yajl_tree_free(root);
 			return r;

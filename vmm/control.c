@@ -16,8 +16,9 @@
  * "guest_available_kib", "guest_total_kib".
  *
  * A client is trusted as much as whoever can reach the socket path (mode
- * 0600 by default); still, requests are bounded (4 KiB per line) and bad
- * JSON only earns an error reply.
+ * 0600 by default); still, requests are untrusted input: bounded (4 KiB per
+ * line, nesting, value count) by lib_json_parse, and bad JSON only earns an
+ * error reply (tests/fuzz/fuzz_vmm_control.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,16 +36,17 @@
 #include <yajl/yajl_tree.h>
 
 #include "control.h"
+#include "control_req.h"
 #include "devices.h"
 #include "lib/fd.h"
+#include "lib/json.h"
 #include "lib/log.h"
 
-#define LINE_MAX_BYTES 4096
-#define MAX_CLIENTS    8
+#define MAX_CLIENTS 8
 
 struct client {
 	int fd;
-	char buf[LINE_MAX_BYTES];
+	char buf[VMM_CONTROL_LINE_MAX];
 	size_t len;
 	struct vmm_control *ctl;
 };
@@ -135,28 +137,116 @@ static void reply(struct client *c, const char *fmt, ...)
 		client_close(c);
 }
 
-static void handle_line(struct client *c, const char *line)
+/* Requests are flat objects; anything deeper or larger is refused unparsed. */
+static const struct lib_json_limits req_limits = {
+    .max_size = VMM_CONTROL_LINE_MAX,
+    .max_depth = 8,
+    .max_values = 256,
+    .object = true,
+};
+
+static const struct {
+	const char *name;
+	enum vmm_control_cmd cmd;
+} commands[] = {
+    {"status", VMM_CONTROL_STATUS}, {"pause", VMM_CONTROL_PAUSE},
+    {"resume", VMM_CONTROL_RESUME}, {"stop", VMM_CONTROL_STOP},
+    {"memory", VMM_CONTROL_MEMORY}, {"balloon", VMM_CONTROL_BALLOON},
+};
+
+#define CMD_HINT "expected {\"cmd\": NAME}"
+
+/* Fill req from a parsed object; the reason goes to errbuf. */
+static int req_fill(yajl_val root, struct vmm_control_req *req, char *errbuf, size_t errlen)
+{
+	const char *path[] = {"cmd", NULL};
+	yajl_val cmdv = yajl_tree_get(root, path, yajl_t_string);
+	if (!cmdv)
+		return snprintf(errbuf, errlen, CMD_HINT), -EINVAL;
+	const char *cmd = YAJL_GET_STRING(cmdv);
+	size_t i = 0;
+	while (i < sizeof(commands) / sizeof(commands[0]) && strcmp(cmd, commands[i].name) != 0)
+		i++;
+	if (i == sizeof(commands) / sizeof(commands[0]))
+		return snprintf(errbuf, errlen, "unknown command"), -EINVAL;
+	*req = (struct vmm_control_req){.cmd = commands[i].cmd};
+	const char *tpath[] = {"target_mib", NULL};
+	yajl_val t = yajl_tree_get(root, tpath, yajl_t_number);
+	if (req->cmd == VMM_CONTROL_BALLOON && t && YAJL_IS_INTEGER(t) &&
+	    YAJL_GET_INTEGER(t) >= 0) {
+		req->has_target = true;
+		req->target_mib = (uint64_t)YAJL_GET_INTEGER(t);
+	}
+	return 0;
+}
+
+int vmm_control_req_parse(const char *line, size_t len, struct vmm_control_req *req, char *errbuf,
+			  size_t errlen)
+{
+	struct lib_json_error je;
+	yajl_val root = NULL;
+	int r = lib_json_parse(line, len, &req_limits, &root, &je);
+	if (r < 0) {
+		/* A well-formed non-object gets the usage hint; the rest, the reason. */
+		snprintf(errbuf, errlen, "%s", je.fault == LIB_JSON_NOT_OBJECT ? CMD_HINT : je.msg);
+		return r;
+	}
+	r = req_fill(root, req, errbuf, errlen);
+	yajl_tree_free(root);
+	return r;
+}
+
+void vmm_control_error_format(char *out, size_t size, const char *why)
+{
+	static const char head[] = "{\"ok\": false, \"error\": \"", tail[] = "\"}";
+	if (size < sizeof(head) + sizeof(tail)) {
+		if (size)
+			out[0] = '\0';
+		return;
+	}
+	size_t o = sizeof(head) - 1, room = size - sizeof(tail);
+	memcpy(out, head, o);
+	for (const unsigned char *p = (const unsigned char *)why; *p && o + 2 <= room; p++) {
+		if (*p == '"' || *p == '\\')
+			out[o++] = '\\';
+		out[o++] = *p < 0x20 || *p >= 0x7f ? '?' : (char)*p;
+	}
+	memcpy(out + o, tail, sizeof(tail));
+}
+
+static void reply_error(struct client *c, const char *why)
+{
+	char out[384];
+	vmm_control_error_format(out, sizeof(out), why);
+	reply(c, "%s", out);
+}
+
+static void handle_line(struct client *c, const char *line, size_t len)
 {
 	struct vmm_vm *vm = c->ctl->vm;
-	char err[128] = "";
-	yajl_val root = yajl_tree_parse(line, err, sizeof(err));
-	const char *path[] = {"cmd", NULL};
-	yajl_val cmdv = root ? yajl_tree_get(root, path, yajl_t_string) : NULL;
-	const char *cmd = cmdv ? YAJL_GET_STRING(cmdv) : NULL;
-	if (!cmd) {
-		reply(c, "{\"ok\": false, \"error\": \"expected {\\\"cmd\\\": NAME}\"}");
-	} else if (strcmp(cmd, "status") == 0) {
+	struct vmm_control_req req;
+	char why[256];
+	if (vmm_control_req_parse(line, len, &req, why, sizeof(why)) < 0) {
+		reply_error(c, why);
+		return;
+	}
+	switch (req.cmd) {
+	case VMM_CONTROL_STATUS:
 		reply(c, "{\"ok\": true, \"state\": \"%s\", \"vcpus\": %u, \"mem_mib\": %llu}",
 		      vm->paused ? "paused" : "running", vm->n_vcpus,
 		      (unsigned long long)(vm->mem.total >> 20));
-	} else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0) {
-		vmm_vm_pause(vm, cmd[0] == 'p');
-		log_info("control: %s", cmd);
+		break;
+	case VMM_CONTROL_PAUSE:
+	case VMM_CONTROL_RESUME:
+		vmm_vm_pause(vm, req.cmd == VMM_CONTROL_PAUSE);
+		log_info("control: %s", req.cmd == VMM_CONTROL_PAUSE ? "pause" : "resume");
 		reply(c, "{\"ok\": true}");
-	} else if (strcmp(cmd, "stop") == 0) {
+		break;
+	case VMM_CONTROL_STOP:
 		reply(c, "{\"ok\": true}");
 		vmm_vm_exit(vm, VMM_EXIT_STOP, "stopped through the control socket");
-	} else if (strcmp(cmd, "memory") == 0) {
+		break;
+	case VMM_CONTROL_MEMORY: {
 		char extra[256] = "";
 		if (c->ctl->balloon)
 			balloon_json(c->ctl->balloon, extra, sizeof(extra));
@@ -166,25 +256,19 @@ static void handle_line(struct client *c, const char *line)
 		      (unsigned long long)(vm->mem.total >> 20),
 		      (unsigned long long)guest_resident_kib(&vm->mem),
 		      (unsigned long long)vmm_rss_kib(), extra);
-	} else if (strcmp(cmd, "balloon") == 0) {
-		const char *tpath[] = {"target_mib", NULL};
-		yajl_val t = yajl_tree_get(root, tpath, yajl_t_number);
+		break;
+	}
+	case VMM_CONTROL_BALLOON:
 		if (!c->ctl->balloon)
-			reply(c, "{\"ok\": false, \"error\": \"no balloon device (--balloon)\"}");
-		else if (!t || !YAJL_IS_INTEGER(t) || YAJL_GET_INTEGER(t) < 0 ||
-			 (uint64_t)YAJL_GET_INTEGER(t) > (vm->mem.total >> 20))
-			reply(c,
-			      "{\"ok\": false, \"error\": \"target_mib must be 0..guest memory\"}");
+			reply_error(c, "no balloon device (--balloon)");
+		else if (!req.has_target || req.target_mib > (vm->mem.total >> 20))
+			reply_error(c, "target_mib must be 0..guest memory");
 		else {
-			virtio_balloon_set_target(c->ctl->balloon, (uint64_t)YAJL_GET_INTEGER(t)
-								       << 20);
+			virtio_balloon_set_target(c->ctl->balloon, req.target_mib << 20);
 			reply(c, "{\"ok\": true}");
 		}
-	} else {
-		reply(c, "{\"ok\": false, \"error\": \"unknown command\"}");
+		break;
 	}
-	if (root)
-		yajl_tree_free(root);
 }
 
 static void on_client(struct vmm_loop *loop, int fd, uint32_t events, void *ctx)
@@ -200,8 +284,7 @@ static void on_client(struct vmm_loop *loop, int fd, uint32_t events, void *ctx)
 	c->len += (size_t)n;
 	char *nl;
 	while (c->fd >= 0 && (nl = memchr(c->buf, '\n', c->len))) {
-		*nl = '\0';
-		handle_line(c, c->buf);
+		handle_line(c, c->buf, (size_t)(nl - c->buf));
 		size_t used = (size_t)(nl + 1 - c->buf);
 		memmove(c->buf, nl + 1, c->len - used);
 		c->len -= used;

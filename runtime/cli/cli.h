@@ -111,13 +111,14 @@ int rt_cli_size_parse(const char *s, int64_t *out);
 /* A Go time.Duration ("5s", "1m30s", "250ms", "1.5h") into nanoseconds. */
 int rt_cli_duration_parse(const char *s, int64_t *ns);
 /* `hull update`'s flags, runc's set. */
-extern const struct rt_flag rt_update_flags[];
-extern const size_t rt_update_n_flags;
+#define RT_UPDATE_N_FLAGS 19
+extern const struct rt_flag rt_update_flags[RT_UPDATE_N_FLAGS];
 /* The update the flags of a parsed `hull update` ask for (runc's rules:
  * "-1" is unlimited, sizes for the memory flags). Errors name the flag:
  * "invalid value for memory: invalid size: '12x'". */
 struct oci_resources;
-int rt_cli_update_from_flags(const struct rt_args *a, struct oci_resources **out, struct err **err);
+int rt_cli_update_from_flags(const struct rt_args *a, struct oci_resources **out,
+			     struct err **err);
 /* What the agent's UpdateContainer carries; fields it cannot carry are
  * refused by name ("cpu.cpus: ..."), zero/empty values mean "unchanged". */
 struct rt_agent_resources;

@@ -23,8 +23,9 @@
 #define EXIT_NO_COMMAND 3 /* urfave/cli's status for an unknown command */
 
 static const struct rt_cli_cmd *const commands[] = {
-    &rt_cmd_create, &rt_cmd_delete, &rt_cmd_exec, &rt_cmd_features, &rt_cmd_kill,  &rt_cmd_list,
-    &rt_cmd_pause,  &rt_cmd_resume, &rt_cmd_run,  &rt_cmd_spec,     &rt_cmd_start, &rt_cmd_state,
+    &rt_cmd_create, &rt_cmd_delete, &rt_cmd_events, &rt_cmd_exec,  &rt_cmd_features,
+    &rt_cmd_kill,   &rt_cmd_list,   &rt_cmd_pause,  &rt_cmd_ps,    &rt_cmd_resume,
+    &rt_cmd_run,    &rt_cmd_spec,   &rt_cmd_start,  &rt_cmd_state, &rt_cmd_update,
 };
 
 static const struct rt_flag global_flags[] = {

@@ -310,3 +310,45 @@ JSON
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'"kill" requires a maximum of 2 argument(s)'* ]]
 }
+
+@test "cli: ps, events and update refuse what they cannot act on" {
+	fake_container c1 0 stopped
+	run "$HULL" --root "$R" ps c1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container with id c1 is not running"* ]]
+	run "$HULL" --root "$R" events --stats c1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container with id c1 is not running"* ]]
+	run "$HULL" --root "$R" update --memory 64m c1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container not running"* ]]
+	run "$HULL" --root "$R" ps nope
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"container nope does not exist"* ]]
+	# bad values are refused before the container is looked at
+	run "$HULL" --root "$R" ps --format yaml c1
+	[[ "$output" == *"invalid format option"* ]]
+	run "$HULL" --root "$R" ps c1 aux
+	[[ "$output" == *'ps options are not supported (got "aux")'* ]]
+	run "$HULL" --root "$R" events --interval 0s c1
+	[[ "$output" == *"duration interval must be greater than 0"* ]]
+	run "$HULL" --root "$R" events --interval soon c1
+	[[ "$output" == *'invalid value "soon" for flag -interval: parse error'* ]]
+	run "$HULL" --root "$R" update --memory 12x c1
+	[[ "$output" == *"invalid value for memory: invalid size: '12x'"* ]]
+	run "$HULL" --root "$R" update --cpuset-cpus 0 c1
+	[[ "$output" == *"cpu.cpus (--cpuset-cpus): hull cannot update it yet"* ]]
+	run "$HULL" --root "$R" update --bogus 1 c1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"flag provided but not defined: -bogus"* ]]
+	echo '{"memory": {"limit": true}}' >"$T/res.json"
+	run "$HULL" --root "$R" update -r "$T/res.json" c1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"memory.limit"* ]]
+	run "$HULL" --root "$R" update -r "$T/missing.json" c1
+	[[ "$output" == *"read $T/missing.json: No such file or directory"* ]]
+	run "$HULL" help ps
+	[[ "$output" == *"guest kernel"* || "$output" == *"not"*"host pids"* ]]
+	run "$HULL" update --help
+	[[ "$output" == *"--memory-swap value"*"--pids-limit value"* ]]
+}
