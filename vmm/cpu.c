@@ -7,6 +7,7 @@
  * on with an identity map, flat 64-bit CS, rsi = boot_params.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -100,6 +101,44 @@ static void adjust_cpuid_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned
 	}
 }
 
+/* The user state components the guest's CPUID offers (leaf 0xD.0 EDX:EAX),
+ * or 0 without XSAVE (leaf 1 ECX bit 26). */
+static uint64_t offered_xcr0(const struct kvm_cpuid2 *c)
+{
+	bool xsave = false;
+	uint64_t mask = 0;
+	for (uint32_t i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			xsave = e->ecx & (1u << 26);
+		else if (e->function == 0xd && e->index == 0)
+			mask = ((uint64_t)e->edx << 32) | e->eax;
+	}
+	return xsave ? mask : 0;
+}
+
+/*
+ * Start the vCPU with XCR0 = every user state component its CPUID offers,
+ * which is what Linux enables. KVM derives CPUID.0xD.0:EBX (the XSAVE area
+ * size for the components enabled in XCR0) from the XCR0 it knows; the
+ * guest's own XSETBV normally updates both, but a nested hypervisor that
+ * does not intercept XSETBV (QEMU TCG's SVM) leaves KVM at the reset value
+ * (x87 only, 576 bytes), and Linux then warns "XSAVE consistency problem"
+ * at every boot. Starting from the final value makes them agree anywhere.
+ */
+static int set_xcr0(struct vmm_vcpu *vcpu, const struct kvm_cpuid2 *c)
+{
+	uint64_t xcr0 = offered_xcr0(c);
+	if (!xcr0)
+		return 0;
+	struct kvm_xcrs x;
+	memset(&x, 0, sizeof(x));
+	x.nr_xcrs = 1;
+	x.xcrs[0].xcr = 0; /* XCR0 */
+	x.xcrs[0].value = xcr0;
+	return ioctl(vcpu->fd, KVM_SET_XCRS, &x) < 0 ? -errno : 0;
+}
+
 int vcpu_init_cpuid(struct vmm_vcpu *vcpu)
 {
 	const struct kvm_cpuid2 *src = vcpu->vm->cpuid;
@@ -111,6 +150,9 @@ int vcpu_init_cpuid(struct vmm_vcpu *vcpu)
 	for (uint32_t i = 0; i < c->nent; i++)
 		adjust_cpuid_entry(&c->entries[i], vcpu->id, vcpu->vm->n_vcpus);
 	int r = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
+	/* After KVM_SET_CPUID2: KVM checks XCR0 against the guest's CPUID. */
+	if (r == 0)
+		r = set_xcr0(vcpu, c);
 	free(c);
 	return r;
 }

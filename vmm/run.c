@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot.h"
@@ -48,7 +49,26 @@ struct vmm_run {
 	size_t cmdline_len;
 	struct vmm_control *control;
 	struct virtio_dev *balloon; /* owned by its mmio_dev */
+	struct virtio_dev *vsock;   /* owned by its mmio_dev */
 };
+
+/* How long a stopped VM waits for host sockets to take the vsock bytes the
+ * guest sent before it went (a reader that is slower than that loses them). */
+#define VSOCK_DRAIN_MS 1000
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Where start-up time goes (--log-level debug): ms since main() began. */
+static void startup_mark(const char *what)
+{
+	if (vmm_start_ns)
+		log_debug("startup: %s at %.2f ms", what, mono_ms() - (double)vmm_start_ns / 1e6);
+}
 
 static int cmdline_add(struct vmm_run *r, const char *word)
 {
@@ -167,8 +187,11 @@ static int add_devices(struct vmm_run *r)
 			log_error("vsock %s: %s", cfg->vsock_uds, strerror(-rc));
 			return rc;
 		}
-		if ((rc = add_virtio(r, dev)) < 0)
+		r->vsock = dev;
+		if ((rc = add_virtio(r, dev)) < 0) {
+			r->vsock = NULL;
 			return rc;
+		}
 	}
 	for (unsigned i = 0; i < cfg->n_fs && i < VMM_MAX_FS; i++) {
 		struct virtio_fs_opts fo = {.tag = cfg->fs[i].tag, .socket = cfg->fs[i].socket};
@@ -273,6 +296,24 @@ static int exit_status(const struct vmm_run *r, enum vmm_exit why)
 	}
 }
 
+/*
+ * A guest that writes to a vsock stream and powers off at once leaves bytes
+ * in the VMM (the tx queue, stream buffers waiting for a slow host reader).
+ * They were sent, so they are delivered before the sockets close.
+ */
+static void drain_vsock(struct vmm_run *r)
+{
+	if (!r->vsock)
+		return;
+	double t0 = mono_ms();
+	size_t left = virtio_vsock_drain(r->vsock, VSOCK_DRAIN_MS);
+	if (left)
+		log_warn("vsock: %zu bytes for host sockets not taken within %d ms, dropped", left,
+			 VSOCK_DRAIN_MS);
+	else
+		log_debug("vsock: host-bound data drained in %.1f ms", mono_ms() - t0);
+}
+
 static void teardown(struct vmm_run *r)
 {
 	vmm_control_free(r->control);
@@ -293,9 +334,11 @@ int vmm_run(const struct vmm_config *cfg)
 	struct vmm_run r = {.cfg = cfg, .console_fd = -1, .sigfd = -1};
 	struct vmm_vm_opts vo = {.mem_size = (uint64_t)(cfg->mem_mib ? cfg->mem_mib : 128) << 20,
 				 .n_vcpus = cfg->vcpus ? cfg->vcpus : 1};
+	startup_mark("configured");
 	int rc = vmm_vm_create(&vo, &r.vm);
 	if (rc < 0)
 		return VMM_STATUS_ERROR;
+	startup_mark("VM, memory and vCPUs created");
 	const char *user = cfg->cmdline ? cfg->cmdline : "";
 	size_t init_at = init_args_at(user);
 	rc = cmdline_add(&r, BASE_CMDLINE);
@@ -309,8 +352,10 @@ int vmm_run(const struct vmm_config *cfg)
 		rc = add_devices(&r);
 	if (rc == 0)
 		rc = add_user_cmdline(&r, user + init_at, strlen(user + init_at));
+	startup_mark("devices added");
 	if (rc == 0)
 		rc = boot(&r);
+	startup_mark("kernel loaded, vCPU state set");
 	if (rc == 0 && (rc = setup_signals(&r)) < 0)
 		log_error("signals: %s", strerror(-rc));
 	if (rc == 0 && cfg->api_socket)
@@ -318,6 +363,7 @@ int vmm_run(const struct vmm_config *cfg)
 	log_debug("kernel command line: %s", r.cmdline);
 	if (rc == 0)
 		rc = vmm_jail(!cfg->no_seccomp);
+	startup_mark("jailed");
 	if (rc == 0)
 		rc = vmm_vm_start(r.vm);
 	int status = VMM_STATUS_ERROR;
@@ -328,6 +374,7 @@ int vmm_run(const struct vmm_config *cfg)
 			log_info("%s", r.vm->exit_msg);
 		else
 			log_error("%s", r.vm->exit_msg);
+		drain_vsock(&r);
 	}
 	teardown(&r);
 	return status;

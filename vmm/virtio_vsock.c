@@ -172,6 +172,22 @@ int virtio_vsock_fd(struct virtio_dev *d)
 	return vsock_muxer_fd(to_vsock(d)->mux);
 }
 
+size_t virtio_vsock_drain(struct virtio_dev *d, unsigned timeout_ms)
+{
+	struct virtio_vsock *v = to_vsock(d);
+	pthread_mutex_lock(&d->lock);
+	/* Chains the guest queued after the event loop last looked: their
+	 * notify may still sit in the ioeventfd. */
+	if (running(v))
+		tx_drain(v);
+	size_t owed = vsock_muxer_host_pending(v->mux);
+	if (owed)
+		log_debug("vsock: the guest stopped with %zu bytes owed to host sockets", owed);
+	size_t left = vsock_muxer_drain(v->mux, timeout_ms);
+	pthread_mutex_unlock(&d->lock);
+	return left;
+}
+
 static void on_muxer(struct vmm_loop *loop, int fd, uint32_t events, void *ctx)
 {
 	virtio_vsock_poll(ctx);

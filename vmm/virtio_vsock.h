@@ -32,4 +32,12 @@ void virtio_vsock_poll(struct virtio_dev *dev);
 /* The muxer's epoll fd (readable when virtio_vsock_poll has work). */
 int virtio_vsock_fd(struct virtio_dev *dev);
 
+/*
+ * The guest has stopped for good (its vCPUs are joined): take the packets it
+ * left on the tx queue, then give host sockets up to timeout_ms to take every
+ * byte it sent (vsock_muxer_drain). Takes dev->lock. Returns the bytes that
+ * could not be delivered (0: all of them were).
+ */
+size_t virtio_vsock_drain(struct virtio_dev *dev, unsigned timeout_ms);
+
 #endif

@@ -218,25 +218,38 @@ static void tx_established(struct vsock_conn *c, const struct vsock_hdr *h,
 		after_flush(c);
 		break;
 	case VSOCK_OP_RST:
-		if (c->txbuf.len == 0) {
-			conn_kill(c, false, "guest reset");
-			break;
-		}
 		/* Linux resets a closed stream whose RST from us is late (8 s
 		 * after close()); the bytes it sent before are still owed to
-		 * the host. Flush them like after a SHUTDOWN, then close
-		 * without answering the RST. */
-		c->peer_reset = true;
-		c->peer_shut = VSOCK_SHUTDOWN_BOTH;
-		c->pending = 0; /* it has forgotten the stream: send nothing */
-		if (!c->deadline_ms)
-			c->deadline_ms = now_ms + c->shutdown_timeout_ms;
-		after_flush(c);
+		 * the host. */
+		vsock_conn_orphan(c, now_ms);
 		break;
 	default: /* REQUEST or RESPONSE on an open stream */
 		conn_kill(c, true, "unexpected op on an open stream");
 		break;
 	}
+}
+
+void vsock_conn_orphan(struct vsock_conn *c, uint64_t now_ms)
+{
+	if (c->state != VSOCK_CONN_ESTABLISHED || c->txbuf.len == 0) {
+		conn_kill(c, false, "guest reset");
+		return;
+	}
+	/* Flush like after a SHUTDOWN (the host sees EOF after the last
+	 * byte), then close without answering: the guest has forgotten the
+	 * stream, so it is sent nothing more. */
+	c->peer_reset = true;
+	c->peer_shut = VSOCK_SHUTDOWN_BOTH;
+	c->pending = 0;
+	c->readable = false;
+	if (!c->deadline_ms)
+		c->deadline_ms = now_ms + c->shutdown_timeout_ms;
+	after_flush(c);
+}
+
+bool vsock_conn_orphaned(const struct vsock_conn *c)
+{
+	return c->peer_reset;
 }
 
 void vsock_conn_tx(struct vsock_conn *c, const struct vsock_hdr *h, const struct iovec *data, int n,

@@ -105,6 +105,15 @@ void vsock_conn_tx(struct vsock_conn *c, const struct vsock_hdr *h, const struct
 int vsock_conn_rx(struct vsock_conn *c, struct vsock_hdr *h, const struct iovec *data, int n,
 		  uint64_t now_ms);
 
+/*
+ * The guest forgot the stream (it reset it, or the whole device) while
+ * bytes it sent still wait for the host socket: write them out within
+ * shutdown_timeout_ms, then close without a word to the guest.
+ */
+void vsock_conn_orphan(struct vsock_conn *c, uint64_t now_ms);
+/* Orphaned: only flushing to the host, no longer the guest's stream. */
+bool vsock_conn_orphaned(const struct vsock_conn *c);
+
 /* The socket polled with `events` (EPOLL*). */
 void vsock_conn_notify(struct vsock_conn *c, uint32_t events, uint64_t now_ms);
 /* Enforce deadline_ms. */

@@ -116,10 +116,14 @@ static unsigned bucket_of(uint32_t local, uint32_t peer)
 	return (h ^ (h >> 16)) & (BUCKETS - 1);
 }
 
+/* The guest's stream on these ports. Orphans (streams the guest forgot,
+ * still flushing to the host) are not its any more: a new stream may reuse
+ * their ports meanwhile. */
 static struct mux_conn *conn_find(struct vsock_muxer *m, uint32_t local, uint32_t peer)
 {
 	for (struct mux_conn *mc = m->buckets[bucket_of(local, peer)]; mc; mc = mc->hnext)
-		if (mc->conn.local_port == local && mc->conn.peer_port == peer)
+		if (mc->conn.local_port == local && mc->conn.peer_port == peer &&
+		    !vsock_conn_orphaned(&mc->conn))
 			return mc;
 	return NULL;
 }
@@ -603,6 +607,83 @@ int vsock_muxer_fd(const struct vsock_muxer *m)
 	return m->epfd;
 }
 
+/* ---- draining at exit ---------------------------------------------------- */
+
+/* A stream whose guest bytes still wait for its host socket. */
+static bool owes_host(const struct vsock_conn *c)
+{
+	return c->state == VSOCK_CONN_ESTABLISHED && c->fd >= 0 && c->txbuf.len > 0;
+}
+
+size_t vsock_muxer_host_pending(const struct vsock_muxer *m)
+{
+	size_t n = 0;
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (const struct mux_conn *mc = m->buckets[b]; mc; mc = mc->hnext)
+			if (owes_host(&mc->conn))
+				n += mc->conn.txbuf.len;
+	return n;
+}
+
+/* While draining, a stream is watched for writability only, and only while
+ * it owes the host bytes: a readable socket (level-triggered) or an idle
+ * one must not wake the wait. */
+static void drain_watch(struct vsock_muxer *m, struct mux_conn *mc)
+{
+	uint32_t want = owes_host(&mc->conn) ? EPOLLOUT : 0;
+	if (want == mc->ep_events || mc->conn.fd < 0)
+		return;
+	struct epoll_event ev = {.events = want, .data.ptr = mc};
+	int op = !want ? EPOLL_CTL_DEL : mc->ep_events ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (epoll_ctl(m->epfd, op, mc->conn.fd, &ev) < 0)
+		log_warn("vsock: epoll_ctl: %s", strerror(errno));
+	mc->ep_events = want;
+}
+
+/* Stop everything but the streams' writes: the listener, the timer and
+ * host clients still in their handshake (they never reach the guest now). */
+static void drain_begin(struct vsock_muxer *m)
+{
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->listen_fd, NULL);
+	epoll_ctl(m->epfd, EPOLL_CTL_DEL, m->timer_fd, NULL);
+	while (m->handshakes)
+		handshake_free(m, m->handshakes, true);
+	for (unsigned b = 0; b < BUCKETS; b++)
+		for (struct mux_conn *mc = m->buckets[b]; mc; mc = mc->hnext) {
+			const struct vsock_conn *c = &mc->conn;
+			log_debug("vsock: stream %u<->%u at exit: %u bytes from the guest, %u "
+				  "written, %u buffered",
+				  c->local_port, c->peer_port, c->recv_cnt, c->fwd_cnt,
+				  c->txbuf.len);
+			/* No deadline may end a stream while its bytes go out. */
+			mc->conn.deadline_ms = 0;
+			drain_watch(m, mc);
+		}
+}
+
+size_t vsock_muxer_drain(struct vsock_muxer *m, unsigned timeout_ms)
+{
+	drain_begin(m);
+	uint64_t deadline = now_ms() + timeout_ms;
+	size_t left;
+	while ((left = vsock_muxer_host_pending(m)) > 0) {
+		uint64_t now = now_ms();
+		if (now >= deadline)
+			break;
+		struct epoll_event evs[EVENTS_MAX];
+		int n = epoll_wait(m->epfd, evs, EVENTS_MAX, (int)(deadline - now));
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			struct mux_conn *mc = evs[i].data.ptr;
+			/* EPOLLOUT only: an EPOLLIN flag would make it read. */
+			vsock_conn_notify(&mc->conn, EPOLLOUT, now_ms());
+			drain_watch(m, mc);
+		}
+	}
+	return left;
+}
+
 /* ---- lifetime ------------------------------------------------------------ */
 
 /* Bind path; a socket file nobody accepts on (its VMM died) is replaced. */
@@ -705,12 +786,21 @@ fail:
 
 void vsock_muxer_reset(struct vsock_muxer *m)
 {
-	/* Host clients still sending CONNECT are not guest state: they stay. */
-	for (unsigned b = 0; b < BUCKETS; b++)
-		while (m->buckets[b])
-			conn_remove(m, m->buckets[b]);
+	/* Host clients still sending CONNECT are not guest state: they stay.
+	 * Bytes the guest sent before it reset were sent: streams holding
+	 * some live on as orphans until those are written (Linux resets every
+	 * virtio device on its way to poweroff, right after its last write). */
+	uint64_t now = now_ms();
+	for (unsigned b = 0; b < BUCKETS; b++) {
+		for (struct mux_conn *mc = m->buckets[b], *n; mc; mc = n) {
+			n = mc->hnext;
+			rxq_remove(m, mc);
+			vsock_conn_orphan(&mc->conn, now);
+			conn_sync(m, mc);
+		}
+	}
 	m->rstq_head = m->rstq_len = 0;
-	expire(m, now_ms());
+	expire(m, now);
 }
 
 void vsock_muxer_free(struct vsock_muxer *m)
@@ -718,7 +808,9 @@ void vsock_muxer_free(struct vsock_muxer *m)
 	if (!m)
 		return;
 	if (m->epfd >= 0) {
-		vsock_muxer_reset(m);
+		for (unsigned b = 0; b < BUCKETS; b++)
+			while (m->buckets[b])
+				conn_remove(m, m->buckets[b]);
 		while (m->handshakes)
 			handshake_free(m, m->handshakes, true);
 	}

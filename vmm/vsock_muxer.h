@@ -74,9 +74,24 @@ int vsock_muxer_rx(struct vsock_muxer *m, struct vsock_hdr *h, const struct iove
 bool vsock_muxer_has_rx(const struct vsock_muxer *m);
 
 /* The driver reset the device: drop every stream and queued packet (host
- * clients see their sockets close). The listener and host clients still
- * sending their CONNECT line stay. */
+ * clients see their sockets close). Streams still holding bytes the guest
+ * sent are orphaned instead: those bytes are written to their host socket
+ * (within shutdown_timeout_ms) before it closes; the guest hears nothing
+ * more of them. The listener and host clients still sending their CONNECT
+ * line stay. */
 void vsock_muxer_reset(struct vsock_muxer *m);
+
+/*
+ * The guest has stopped for good (poweroff, reboot, crash): write what it
+ * sent that host sockets have not taken yet, waiting up to timeout_ms for
+ * slow readers. Nothing is read or accepted any more. Call it once, right
+ * before vsock_muxer_free(), which then closes the sockets (readers see EOF).
+ * Returns the bytes that could not be written (0: everything is out).
+ */
+size_t vsock_muxer_drain(struct vsock_muxer *m, unsigned timeout_ms);
+
+/* Bytes the guest sent that are still waiting for a host socket. */
+size_t vsock_muxer_host_pending(const struct vsock_muxer *m);
 
 /* Streams open now (for tests and stats). */
 unsigned vsock_muxer_conn_count(const struct vsock_muxer *m);

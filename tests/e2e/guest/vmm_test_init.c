@@ -11,7 +11,8 @@
  * reads it back (O_DIRECT), and reports. "hulltest.rng=1": 64 bytes from
  * /dev/hwrng. "hulltest.time=1": the clock and the timer tick work (see
  * test_time). "hulltest.busy=1": a user-space busy loop competes with the
- * vsock test for the (single) vCPU.
+ * vsock test for the (single) vCPU. "hulltest.flush=PORT,KIB": write KIB KiB
+ * to host port PORT and power off without waiting for the host to read them.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -409,6 +410,45 @@ static void test_vsock(int port)
 	close(l);
 }
 
+/*
+ * hulltest.flush=PORT,KIB: a pattern (byte i = i*7 + i/1024) to host port
+ * PORT, then straight on to the end (poweroff): the host reads only after
+ * "vsock_flush sent", so the VMM still holds bytes when the guest goes.
+ */
+static void test_flush(const char *spec)
+{
+	int port = 0, kib = 0;
+	if (sscanf(spec, "%d,%d", &port, &kib) != 2 || kib <= 0 || kib > 4096) {
+		say("vsock_flush", "FAIL bad hulltest.flush=%s", spec);
+		return;
+	}
+	int fd = socket(AF_VSOCK, SOCK_STREAM, 0);
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = (unsigned)port};
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		say("vsock_flush", "FAIL connect to host port %d: %s", port, strerror(errno));
+		return;
+	}
+	static uint8_t buf[4096 * 1024];
+	size_t len = (size_t)kib * 1024, sent = 0;
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7 + (i >> 10));
+	while (sent < len) {
+		ssize_t n = write(fd, buf + sent, len - sent);
+		if (n <= 0) {
+			say("vsock_flush", "FAIL write after %zu bytes: %s", sent, strerror(errno));
+			return;
+		}
+		sent += (size_t)n;
+	}
+	/* write() returns once the bytes are queued in this kernel; its vsock
+	 * worker moves them to the virtqueue when it next runs, and poweroff
+	 * does not wait for it (a guest matter, not the VMM's): let it run. */
+	usleep(200 * 1000);
+	say("vsock_flush", "sent %zu bytes", sent);
+	/* no close(): powering off with the stream open is the point */
+}
+
 int main(void)
 {
 	setup();
@@ -429,6 +469,8 @@ int main(void)
 		test_vsock(atoi(arg("vsock")));
 		stop_busy(busy);
 	}
+	if ((v = arg("flush")))
+		test_flush(v);
 	const char *end = arg("end");
 	if (!end)
 		end = "poweroff";

@@ -5,8 +5,13 @@
 # (tests/e2e/guest/vfs_test_init.c) mounts it with `mount -t virtiofs`, reads
 # the file the host wrote and writes one the host then reads. Needs a
 # /dev/kvm that boots Linux: natively there, or here through hack/nested-kvm:
-#   make BUILD=build/h-vfs all kernel vmm-guest-inits
+#   make BUILD=build/h-vfs all kernel initramfs vmm-guest-inits
 #   BUILD=build/h-vfs hack/nested-kvm -- bats tests/e2e/kvm/vmm-virtiofs.bats
+# The last test goes through the hull CLI: `hull run` of a busybox bundle
+# whose rootfs reaches the guest over virtio-fs (the CLI's default).
+
+bats_require_minimum_version 1.5.0
+load ../lib/bundle
 
 VIRTIOFSD=/usr/lib/qemu/virtiofsd
 
@@ -76,6 +81,35 @@ start_virtiofsd() {
 	[ "$(grep -c "HULLTEST vfs-read hello from the host" <<<"$output")" -eq 2 ]
 	[ "$(grep -c "HULLTEST vfs-umount ok" <<<"$output")" -eq 2 ]
 	[[ "$output" != *"needs reset"* ]]
+}
+
+@test "vmm-virtiofs: hull run on a virtio-fs rootfs: the container's writes land in the bundle" {
+	for f in bin/hull initramfs.cpio.gz; do
+		[ -e "$B/$f" ] || { echo "missing $B/$f (make all initramfs)" >&2; return 1; }
+	done
+	export BUSYBOX_ROOTFS_CACHE=$BATS_FILE_TMPDIR/busybox-rootfs
+	local bundle=$BATS_TEST_TMPDIR/bundle
+	make_busybox_bundle "$bundle" sh -c \
+		'echo written-in-the-guest >/proof; mkdir -p /made/here; echo a >/made/here/f; cat /from-host; exit 3'
+	bundle_jq "$bundle" '.root.readonly = false'
+	echo "put there by the host" >"$bundle/rootfs/from-host"
+	export HULL_CONFIG=$RUNDIR/config.json
+	cat >"$HULL_CONFIG" <<JSON
+{"kernel": "$B/kernel/bzImage", "initramfs": "$B/initramfs.cpio.gz",
+ "vmm": "$B/bin/hull-vmm", "virtiofsd": "$VIRTIOFSD", "default_memory_mib": 256,
+ "rootfs": "virtiofs"}
+JSON
+	# generous: guests boot slowly under nested TCG on a loaded host
+	HULL_BOOT_TIMEOUT_MS=180000 run --separate-stderr timeout 400 "$B/bin/hull" \
+		--root "$RUNDIR/state" run -b "$bundle" c1
+	echo "status $status, stdout: $output, stderr: $stderr"
+	[ "$status" -eq 3 ]
+	[ "$output" = "put there by the host" ]
+	[ "$(cat "$bundle/rootfs/proof")" = written-in-the-guest ]
+	[ "$(cat "$bundle/rootfs/made/here/f")" = a ]
+	# run deleted the container: no VMM or virtiofsd of it is left
+	[ ! -e "$RUNDIR/state/c1" ]
+	[ -z "$(pgrep -f "$RUNDIR/state/c1")" ]
 }
 
 @test "vmm-virtiofs: a wrong tag fails the mount, not the VM" {
