@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/cleanup.h"
@@ -92,6 +93,9 @@ int rt_proc_kill(const struct rt_proc *p, int timeout_ms)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
+	if (r > 0)
+		/* reap it when it is our child (the monitor's VMM, a shim's) */
+		waitpid(p->pid, NULL, WNOHANG);
 	return r == 0 ? -ETIMEDOUT : 0;
 }
 

@@ -7,7 +7,8 @@ $(eval $(call static_lib,hull-agentclient,$(rt_agent_SRCS)))
 # The runtime library (C1): host config, the container state store under
 # --root, host process tracking. Used by the hull CLI and the shim.
 rt_SRCS := runtime/json.c runtime/config.c runtime/state_json.c runtime/proc.c runtime/store.c \
-	runtime/teardown.c runtime/sandbox.c runtime/monitor.c runtime/monitor_relay.c
+	runtime/teardown.c runtime/sandbox.c runtime/monitor.c runtime/monitor_relay.c \
+	runtime/shared_dir.c
 $(eval $(call static_lib,hull-runtime,$(rt_SRCS)))
 
 # The hull CLI: the flag parser and the ops commands' value parsers are a library

@@ -108,12 +108,12 @@ static int start_virtiofsd(struct rt_container *c, const struct rt_config *cfg, 
 	struct rt_state *st = &c->state;
 	st->virtiofsd = calloc(1, sizeof(*st->virtiofsd));
 	if (!st->virtiofsd || dir_path(c, "fs0.sock", &st->virtiofsd[0].socket) < 0 ||
-	    !(st->virtiofsd[0].shared = strdup(st->rootfs)))
+	    dir_path(c, "shared", &st->virtiofsd[0].shared) < 0)
 		return err_set(err, ENOMEM, "virtiofsd");
 	st->n_virtiofsd = 1;
 	_cleanup_free_ char *sock_arg = NULL, *src_arg = NULL, *log = NULL;
 	if (asprintf(&sock_arg, "--socket-path=%s", st->virtiofsd[0].socket) < 0 ||
-	    asprintf(&src_arg, "source=%s", st->rootfs) < 0 ||
+	    asprintf(&src_arg, "source=%s", st->virtiofsd[0].shared) < 0 ||
 	    dir_path(c, "virtiofsd.log", &log) < 0)
 		return err_set(err, ENOMEM, "virtiofsd");
 	_cleanup_close_ int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -185,7 +185,7 @@ static int make_image(struct rt_container *c, struct err **err)
 }
 
 static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
-		     const struct rt_config *cfg, bool tie, struct err **err)
+		     const struct rt_config *cfg, bool tie, bool shared, struct err **err)
 {
 	struct rt_state *st = &c->state;
 	unsigned mem, vcpus;
@@ -215,8 +215,9 @@ static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
 			return err_set(err, ENOMEM, "hull-vmm");
 		vc.disks[0] = (struct vmm_disk){.path = img};
 		vc.n_disks = 1;
-	} else {
-		vc.fs[0] = (struct vmm_fs){.tag = RT_ROOTFS_TAG, .socket = st->virtiofsd[0].socket};
+	}
+	if (shared) {
+		vc.fs[0] = (struct vmm_fs){.tag = RT_SHARED_TAG, .socket = st->virtiofsd[0].socket};
 		vc.n_fs = 1;
 	}
 	struct vmm_spawn_opts so = {.size = sizeof(so),
@@ -277,7 +278,7 @@ static int wait_agent(struct rt_container *c, int timeout_ms, struct rt_agent **
 }
 
 static int create_in_guest(struct rt_container *c, const struct oci_spec *spec,
-			   const struct rt_sandbox_create *o, struct err **err)
+			   const struct rt_sandbox_create *o, bool shared, struct err **err)
 {
 	int timeout_ms = o->boot_timeout_ms > 0 ? o->boot_timeout_ms : RT_BOOT_TIMEOUT_MS;
 	struct rt_agent *agent = NULL;
@@ -288,11 +289,16 @@ static int create_in_guest(struct rt_container *c, const struct oci_spec *spec,
 	size_t len = 0;
 	r = oci_spec_to_json(spec, &json, &len, err);
 	if (r >= 0) {
+		/* the shared directory first, in the container's mount namespace */
+		static const struct rt_agent_mount shared_mount = {
+		    .type = "virtiofs", .source = RT_SHARED_TAG, .target = RT_GUEST_SHARED};
 		struct rt_agent_create req = {
 		    .id = c->state.id,
 		    .spec_json = json,
 		    .spec_len = len,
-		    .rootfs = {.type = RT_AGENT_ROOTFS_VIRTIOFS, .source = RT_ROOTFS_TAG},
+		    .rootfs = {.type = RT_AGENT_ROOTFS_BIND, .source = RT_GUEST_SHARED "/rootfs"},
+		    .mounts = shared ? &shared_mount : NULL,
+		    .n_mounts = shared ? 1 : 0,
 		    .stdio = o->stdio,
 		};
 		if (o->cfg->rootfs_block)
@@ -376,12 +382,16 @@ int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **o
 	if (r < 0)
 		return r;
 
-	r = o->cfg->rootfs_block ? make_image(c, err)
-				 : start_virtiofsd(c, o->cfg, o->tie_to_caller, err);
+	/* host bind mounts and a virtio-fs rootfs reach the guest through the
+	 * shared directory; a block rootfs is a copy on virtio-blk */
+	bool shared = rt_shared_dir_needed(spec, o->cfg->rootfs_block);
+	r = o->cfg->rootfs_block ? make_image(c, err) : 0;
+	if (r >= 0 && shared && (r = rt_shared_dir_setup(c, spec, o->cfg->rootfs_block, err)) >= 0)
+		r = start_virtiofsd(c, o->cfg, o->tie_to_caller, err);
 	if (r >= 0)
-		r = start_vmm(c, spec, o->cfg, o->tie_to_caller, err);
+		r = start_vmm(c, spec, o->cfg, o->tie_to_caller, shared, err);
 	if (r >= 0)
-		r = create_in_guest(c, spec, o, err);
+		r = create_in_guest(c, spec, o, shared, err);
 	if (r >= 0) {
 		c->state.status = RT_STATUS_CREATED;
 		r = rt_container_save(c, err);

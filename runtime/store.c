@@ -227,6 +227,15 @@ static int rm_contents(int dirfd, int depth)
 			ret = -errno;
 			continue;
 		}
+		/* Never into another mount (a shared-directory bind of a bundle's
+		 * rootfs that is still there): that would delete the user's files. */
+		struct statx here, sx;
+		if (statx(dirfd, ".", 0, STATX_MNT_ID, &here) < 0 ||
+		    statx(dirfd, e->d_name, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+		    !(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != here.stx_mnt_id) {
+			ret = -EBUSY;
+			continue;
+		}
 		int sub = openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int r = sub < 0 ? -errno : rm_contents(sub, depth + 1);
 		if (r == 0 && unlinkat(dirfd, e->d_name, AT_REMOVEDIR) < 0)

@@ -45,6 +45,11 @@ int rt_sandbox_destroy(struct rt_container *c, struct err **err)
 		unlink_socket(st->virtiofsd[i].socket);
 	}
 	unlink_socket(st->vsock);
+	/* with nothing left to serve them, the shared bind mounts go; the
+	 * state directory is only removed without mounts in it */
+	r = rt_shared_dir_release(c);
+	if (r < 0 && first == 0)
+		first = err_set(err, -r, "unmount the shared directory of %s", st->id);
 	/* Keep the state while a process may still run: it is how we find it again. */
 	if (first < 0)
 		return err_wrap(err, "container %s", st->id);

@@ -6,19 +6,22 @@
 #ifndef HULL_RUNTIME_SANDBOX_H
 #define HULL_RUNTIME_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "runtime/agent_client.h"
 
 struct err;
+struct oci_spec;
 struct rt_config;
 struct rt_container;
 
-#define RT_KILL_TIMEOUT_MS   5000       /* how long a SIGKILLed process may take to go */
-#define RT_BOOT_TIMEOUT_MS   30000      /* default wait for the guest agent */
-#define RT_VM_MEM_OVERHEAD   64         /* MiB on top of the container's memory limit */
-#define RT_ROOTFS_IMAGE_SIZE "1G"       /* sparse: only what the rootfs holds is written */
-#define RT_ROOTFS_TAG        "hullroot" /* virtio-fs tag of the container rootfs */
+#define RT_KILL_TIMEOUT_MS   5000               /* how long a SIGKILLed process may take to go */
+#define RT_BOOT_TIMEOUT_MS   30000              /* default wait for the guest agent */
+#define RT_VM_MEM_OVERHEAD   64                 /* MiB on top of the container's memory limit */
+#define RT_ROOTFS_IMAGE_SIZE "1G"               /* sparse: only what the rootfs holds is written */
+#define RT_SHARED_TAG        "hullshared"       /* virtio-fs tag of the shared directory */
+#define RT_GUEST_SHARED      "/run/hull/shared" /* where the guest mounts it */
 
 struct rt_sandbox_create {
 	size_t size;      /* sizeof(struct rt_sandbox_create) */
@@ -46,8 +49,19 @@ struct rt_sandbox_create {
 int rt_sandbox_create(const struct rt_sandbox_create *opts, struct rt_container **out,
 		      struct err **err);
 
+/*
+ * The shared directory ROOT/ID/shared (runtime/shared_dir.c): one virtiofsd
+ * serves it; it holds bind mounts of the rootfs (unless the rootfs is a block
+ * image) and of the source of every host bind mount in the spec, whose
+ * sources setup rewrites to RT_GUEST_SHARED/mN. Release unmounts them all
+ * (lazily); it is safe to call when there is nothing.
+ */
+bool rt_shared_dir_needed(const struct oci_spec *spec, bool rootfs_block);
+int rt_shared_dir_setup(const struct rt_container *c, struct oci_spec *spec, bool rootfs_block,
+			struct err **err);
+int rt_shared_dir_release(const struct rt_container *c);
+
 /* VM size for a spec (exposed for tests): MiB and vCPUs. */
-struct oci_spec;
 void rt_sandbox_size(const struct oci_spec *spec, const struct rt_config *cfg, unsigned *mem_mib,
 		     unsigned *vcpus);
 

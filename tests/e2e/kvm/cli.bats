@@ -32,7 +32,7 @@ setup() {
 	[ -x "$VIRTIOFSD" ] || skip "no $VIRTIOFSD"
 	HULL=$B/bin/hull
 	# virtio-fs (writes land in the bundle) or block (an ext4 copy on virtio-blk)
-	ROOTFS_MODE=${HULL_TEST_ROOTFS:-block}
+	ROOTFS_MODE=${HULL_TEST_ROOTFS:-virtiofs}
 	# state and sockets on tmpfs: the nested VM's shared tree cannot hold sockets
 	R=$(mktemp -d /run/hull-cli-test.XXXXXX)
 	export HULL_CONFIG=$R.config.json
@@ -58,11 +58,16 @@ no_sandbox_left() {
 		echo "left behind: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
 		return 1
 	done
+	if grep -F "$R" /proc/self/mountinfo >&2; then
+		echo "mounts left behind" >&2
+		return 1
+	fi
 }
 
 @test "kvm cli: create boots the VM, start runs the process, delete leaves nothing" {
 	make_busybox_bundle "$BUNDLE" sh -c \
 		'trap "echo got-term >/termed; exit 0" TERM; echo ran-in-hull >/proof; sleep 1000 & wait'
+	bundle_jq "$BUNDLE" '.root.readonly = false'
 	# the container's stdio are create's: not bats' capture pipes, which
 	# would stay open as long as the container runs
 	"$HULL" --root "$R" create --bundle "$BUNDLE" --pid-file "$R.pid" c1 \
@@ -215,6 +220,7 @@ no_sandbox_left() {
 
 @test "kvm cli: signals reach the container through hull kill and through its host pid" {
 	# one line: make_busybox_bundle makes each line an argument
+	make_busybox_bundle "$BUNDLE" true || { ls -la "$BUNDLE" "$BUSYBOX_ROOTFS_CACHE" | head -20; false; }
 	make_busybox_bundle "$BUNDLE" sh -c 'trap "echo got-usr1" USR1; trap "echo got-hup" HUP; trap "echo got-term; exit 0" TERM; echo ready; while :; do sleep 0.2; done'
 	"$HULL" --root "$R" create -b "$BUNDLE" --pid-file "$R.pid" c1 </dev/null >"$R.out" 2>&1
 	"$HULL" --root "$R" start c1
@@ -303,5 +309,52 @@ PY
 	for _ in $(seq 50); do pgrep -x hull-vmm >/dev/null || break; sleep 0.1; done
 	"$HULL" --root "$R" state c1 | grep -q '"status": "stopped"'
 	"$HULL" --root "$R" delete c1
+	no_sandbox_left
+}
+
+@test "kvm cli: files: rootfs writes land in the bundle, bind mounts (rw, ro, a file), ro rootfs" {
+	[ "$ROOTFS_MODE" = virtiofs ] || skip "rootfs writes reach the bundle only over virtio-fs"
+	mkdir -p "$R.vol" "$R.rovol"
+	echo from-host >"$R.vol/in"
+	echo ro-data >"$R.rovol/data"
+	echo "nameserver 192.0.2.53" >"$R.resolv"
+	make_busybox_bundle "$BUNDLE" sh -c 'cat /vol/in; echo from-guest >/vol/out; cat /ro/data; echo x >/ro/new || echo ro-refused; cat /etc/resolv.conf; echo w >/written-in-rootfs'
+	bundle_jq "$BUNDLE" '.root.readonly = false'
+	bundle_jq "$BUNDLE" '.mounts += [
+		{"destination": "/vol", "type": "bind", "source": $v, "options": ["rbind", "rw"]},
+		{"destination": "/ro", "type": "bind", "source": $r, "options": ["bind", "ro"]},
+		{"destination": "/etc/resolv.conf", "type": "bind", "source": $f, "options": ["rbind", "ro"]}]' \
+		--arg v "$R.vol" --arg r "$R.rovol" --arg f "$R.resolv"
+	run --separate-stderr "$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null
+	echo "status $status: $output / $stderr"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = from-host ]
+	[ "${lines[1]}" = ro-data ]
+	[ "${lines[2]}" = ro-refused ]
+	[ "${lines[3]}" = "nameserver 192.0.2.53" ]
+	[ "$(cat "$R.vol/out")" = from-guest ]
+	[ ! -e "$R.rovol/new" ]
+	[ "$(cat "$BUNDLE/rootfs/written-in-rootfs")" = w ]
+	# the bundle's rootfs is intact after delete (its bind mount is gone first)
+	[ -x "$BUNDLE/rootfs/bin/busybox" ]
+	no_sandbox_left
+	# root.readonly: the rootfs refuses writes
+	bundle_args "$BUNDLE" sh -c 'echo x >/nope || echo refused'
+	bundle_jq "$BUNDLE" '.root.readonly = true'
+	run --separate-stderr "$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null
+	[ "$output" = refused ]
+	[ ! -e "$BUNDLE/rootfs/nope" ]
+	no_sandbox_left
+}
+
+@test "kvm cli: a bind mount of a missing host path fails create by name, nothing left" {
+	make_busybox_bundle "$BUNDLE" true
+	bundle_jq "$BUNDLE" '.mounts += [
+		{"destination": "/vol", "type": "bind", "source": $v, "options": ["rbind"]}]' \
+		--arg v "$R.missing"
+	run "$HULL" --root "$R" create -b "$BUNDLE" c1 </dev/null
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"mount /vol: $R.missing: No such file or directory"* ]]
+	[ ! -e "$R/c1" ]
 	no_sandbox_left
 }
