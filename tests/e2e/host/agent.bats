@@ -230,7 +230,8 @@ setup() {
 	bundle_jq "$BUN" '.mounts += [{"destination": "/data", "type": "bind", "source": $v, "options": ["rbind", "ro"]},
 		{"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m", "mode=700"]}]' \
 		--arg v "$BATS_TEST_TMPDIR/vol"
-	run actl run -b "$BUN" "$ID"
+	# stdout and stderr (touch's complaint) travel separately: no order between them
+	run --separate-stderr actl run -b "$BUN" "$ID"
 	[ "${lines[0]}" = "from host" ]
 	[[ "$output" == *"rc=1"* ]]
 	[[ "$output" == *"/scratch tmpfs rw,nosuid"*"size=1024k,mode=700"* ]]

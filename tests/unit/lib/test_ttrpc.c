@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +43,36 @@ static int echo(void *ctx, const struct ttrpc_request *req, struct ttrpc_respons
 }
 
 /* Echo after a delay taken from the first payload byte (milliseconds). */
+static int slow_started; /* SlowEcho calls that reached the handler (atomic) */
+
 static int slow_echo(void *ctx, const struct ttrpc_request *req, struct ttrpc_response *resp)
 {
+	__atomic_add_fetch(&slow_started, 1, __ATOMIC_SEQ_CST);
 	if (req->payload_len > 0)
 		sleep_ms(req->payload[0]);
 	return echo(ctx, req, resp);
+}
+
+/* Gate: blocks until the test opens the gate, so that "all handlers are
+ * inside at once" is observed, not inferred from timings on a busy host. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static int gate_inside;
+static bool gate_open;
+
+static int gate(void *ctx, const struct ttrpc_request *req, struct ttrpc_response *resp)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&gate_mu);
+	gate_inside++;
+	pthread_cond_broadcast(&gate_cv);
+	int r = 0;
+	while (!gate_open && r == 0)
+		r = pthread_cond_timedwait(&gate_cv, &gate_mu, &until);
+	pthread_mutex_unlock(&gate_mu);
+	return r ? -ETIMEDOUT : echo(ctx, req, resp);
 }
 
 static int fail_not_found(void *ctx, const struct ttrpc_request *req, struct ttrpc_response *resp)
@@ -65,7 +91,7 @@ static int show_meta(void *ctx, const struct ttrpc_request *req, struct ttrpc_re
 	const char *ns = ttrpc_request_metadata(req, "containerd-namespace-ttrpc");
 	char buf[128];
 	int n = snprintf(buf, sizeof(buf), "%s|%lld|%zu", ns ? ns : "(none)",
-	                 (long long)req->timeout_nano, req->n_metadata);
+			 (long long)req->timeout_nano, req->n_metadata);
 	resp->payload = (uint8_t *)strdup(buf);
 	resp->payload_len = (size_t)n;
 	return 0;
@@ -87,8 +113,9 @@ static int swap_kv(void *ctx, const struct ttrpc_request *req, struct ttrpc_resp
 }
 
 static const struct ttrpc_method methods[] = {
-    {SVC, "Echo", echo},        {SVC, "SlowEcho", slow_echo}, {SVC, "NotFound", fail_not_found},
-    {SVC, "Errno", fail_errno}, {SVC, "Meta", show_meta},     {SVC, "Swap", swap_kv},
+    {SVC, "Echo", echo},    {SVC, "SlowEcho", slow_echo}, {SVC, "NotFound", fail_not_found},
+    {SVC, "Gate", gate},    {SVC, "Errno", fail_errno},   {SVC, "Meta", show_meta},
+    {SVC, "Swap", swap_kv},
 };
 
 struct pair {
@@ -110,7 +137,7 @@ static void pair_stop(struct pair *p)
 }
 
 static int call(struct ttrpc_client *c, const char *method, const void *req, size_t len,
-                int timeout_ms, uint8_t **out, size_t *out_len, struct ttrpc_status *st)
+		int timeout_ms, uint8_t **out, size_t *out_len, struct ttrpc_status *st)
 {
 	return ttrpc_client_call(c, SVC, method, NULL, 0, req, len, timeout_ms, out, out_len, st);
 }
@@ -149,7 +176,7 @@ static void large_payload_round_trip(void **state)
 	assert_memory_equal(out, big, n);
 	free(out);
 	assert_int_equal(call(p.c, "Echo", big, TTRPC_MAX_PAYLOAD + 1, 0, &out, &len, NULL),
-	                 -EMSGSIZE);
+			 -EMSGSIZE);
 	free(big);
 	pair_stop(&p);
 }
@@ -221,8 +248,8 @@ static void protobuf_helpers(void **state)
 	ProtobufCMessage *resp = NULL;
 	struct ttrpc_status st = {0};
 	assert_int_equal(ttrpc_client_call_pb(p.c, SVC, "Swap", NULL, 0, &req.base,
-	                                      &hull__ttrpc__key_value__descriptor, 0, &resp, &st),
-	                 0);
+					      &hull__ttrpc__key_value__descriptor, 0, &resp, &st),
+			 0);
 	Hull__Ttrpc__KeyValue *kv = (Hull__Ttrpc__KeyValue *)resp;
 	assert_string_equal(kv->key, "v");
 	assert_string_equal(kv->value, "k");
@@ -233,8 +260,8 @@ static void protobuf_helpers(void **state)
 	wrong.code = 5;
 	resp = NULL;
 	assert_int_equal(ttrpc_client_call_pb(p.c, SVC, "Echo", NULL, 0, &wrong.base,
-	                                      &hull__ttrpc__key_value__descriptor, 0, &resp, &st),
-	                 -EBADMSG);
+					      &hull__ttrpc__key_value__descriptor, 0, &resp, &st),
+			 -EBADMSG);
 	assert_null(resp);
 	pair_stop(&p);
 }
@@ -296,14 +323,17 @@ static void *blocker_main(void *arg)
 	return NULL;
 }
 
-static double mono_ms(void)
+static void *gate_caller(void *arg)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	struct blocker *b = arg;
+	uint8_t *out = NULL;
+	size_t len;
+	b->r = call(b->c, "Gate", "g", 1, 60000, &out, &len, NULL);
+	free(out);
+	return NULL;
 }
 
-/* 20 handlers that each block 200 ms run side by side (one thread each),
+/* 20 handlers that block are all inside at the same time (one thread each),
  * and a quick call is not stuck behind them. */
 static void blocking_handlers_run_in_parallel(void **state)
 {
@@ -311,23 +341,36 @@ static void blocking_handlers_run_in_parallel(void **state)
 	pair_start(&p);
 	pthread_t t[20];
 	struct blocker b[20];
-	double t0 = mono_ms();
+	pthread_mutex_lock(&gate_mu);
+	gate_inside = 0;
+	gate_open = false;
+	pthread_mutex_unlock(&gate_mu);
 	for (int i = 0; i < 20; i++) {
 		b[i] = (struct blocker){.c = p.c, .r = 1};
-		assert_int_equal(pthread_create(&t[i], NULL, blocker_main, &b[i]), 0);
+		assert_int_equal(pthread_create(&t[i], NULL, gate_caller, &b[i]), 0);
 	}
-	sleep_ms(20);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&gate_mu);
+	int r = 0;
+	while (gate_inside < 20 && r == 0)
+		r = pthread_cond_timedwait(&gate_cv, &gate_mu, &until);
+	int inside = gate_inside;
+	pthread_mutex_unlock(&gate_mu);
+	assert_int_equal(inside, 20);
 	uint8_t *out = NULL;
 	size_t len;
 	assert_int_equal(call(p.c, "Echo", "q", 1, 0, &out, &len, NULL), 0);
 	free(out);
-	assert_true(mono_ms() - t0 < 190);
+	pthread_mutex_lock(&gate_mu);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
 	for (int i = 0; i < 20; i++) {
 		pthread_join(t[i], NULL);
 		assert_int_equal(b[i].r, 0);
 	}
-	/* serially this would take 4 s */
-	assert_true(mono_ms() - t0 < 2000);
 	pair_stop(&p);
 }
 
@@ -339,7 +382,7 @@ static void timeout_then_connection_still_usable(void **state)
 	size_t len;
 	uint8_t slow[] = {200, 'x'};
 	assert_int_equal(call(p.c, "SlowEcho", slow, sizeof(slow), 30, &out, &len, NULL),
-	                 -ETIMEDOUT);
+			 -ETIMEDOUT);
 	/* the late answer to the timed-out call is dropped, not mismatched */
 	assert_int_equal(call(p.c, "Echo", "y", 1, 0, &out, &len, NULL), 0);
 	assert_memory_equal(out, "y", 1);
@@ -359,7 +402,7 @@ static void client_gone_while_handler_runs(void **state)
 	size_t len;
 	uint8_t slow[] = {150, 'x'};
 	assert_int_equal(call(p.c, "SlowEcho", slow, sizeof(slow), 10, &out, &len, NULL),
-	                 -ETIMEDOUT);
+			 -ETIMEDOUT);
 	/* close the client while the handler still sleeps; the server must
 	 * wind down without leaks (ASan) and serve_conn returns 0 */
 	pair_stop(&p);
@@ -373,8 +416,13 @@ static void free_with_call_in_flight(void **state)
 	pair_start(&p);
 	struct blocker b = {.c = p.c, .r = 1};
 	pthread_t t;
+	int before = __atomic_load_n(&slow_started, __ATOMIC_SEQ_CST);
 	assert_int_equal(pthread_create(&t, NULL, blocker_main, &b), 0);
-	sleep_ms(50);
+	/* free only once the call is really in flight (its handler runs) */
+	for (int i = 0; i < 30000 && __atomic_load_n(&slow_started, __ATOMIC_SEQ_CST) == before;
+	     i++)
+		sleep_ms(1);
+	assert_int_not_equal(__atomic_load_n(&slow_started, __ATOMIC_SEQ_CST), before);
 	ttrpc_client_free(p.c);
 	pthread_join(t, NULL);
 	assert_int_equal(b.r, -EPIPE);
@@ -406,7 +454,7 @@ static void *fake_server(void *arg)
 		} else if (strcmp(f->what, "oversized") == 0) {
 			uint8_t hd[TTRPC_HEADER_SIZE];
 			struct ttrpc_frame_header oh = {TTRPC_MAX_PAYLOAD + 1, h.stream_id,
-			                                TTRPC_RESPONSE, 0};
+							TTRPC_RESPONSE, 0};
 			ttrpc_header_encode(hd, &oh);
 			fd_write_full(f->fd, hd, sizeof(hd));
 			uint8_t *zeros = calloc(1, oh.length);
