@@ -358,3 +358,22 @@ PY
 	[ ! -e "$R/c1" ]
 	no_sandbox_left
 }
+
+@test "kvm cli: virtiofsd killed under a running container: I/O fails, delete cleans up" {
+	[ "$ROOTFS_MODE" = virtiofs ] || skip "needs the virtio-fs rootfs"
+	make_busybox_bundle "$BUNDLE" sleep 1000
+	bundle_jq "$BUNDLE" '.root.readonly = false'
+	"$HULL" --root "$R" run -d -b "$BUNDLE" c1 </dev/null >/dev/null 2>&1
+	run "$HULL" --root "$R" exec c1 sh -c 'echo before >/before; cat /before'
+	echo "status $status: $output"
+	[ "$output" = before ]
+	pkill -9 -f "$R/c1/fs0.sock"
+	# writes to the rootfs now fail in the guest (or the exec itself does)
+	run "$HULL" --root "$R" exec c1 sh -c 'echo after >/after && sync /after && cat /after'
+	echo "status $status: $output"
+	[ "$status" -ne 0 ]
+	[ ! -e "$BUNDLE/rootfs/after" ]
+	"$HULL" --root "$R" delete -f c1
+	[ ! -e "$R/c1" ]
+	no_sandbox_left
+}
