@@ -119,7 +119,7 @@ bool agent_cgroup_needed(const struct oci_resources *res)
 		return true;
 	if (res->pids && res->pids->limit > 0)
 		return true;
-	if (res->block_io && res->block_io->has_weight)
+	if (res->block_io && res->block_io->has_weight && res->block_io->weight)
 		return true;
 	return res->unified.n > 0;
 }
@@ -279,7 +279,7 @@ int agent_cgroup_apply(const char *dir, const struct oci_resources *res, struct 
 		if ((r = cg_write(dir, "pids.max", buf, err)) < 0)
 			return r;
 	}
-	if (res->block_io && res->block_io->has_weight) {
+	if (res->block_io && res->block_io->has_weight && res->block_io->weight) {
 		if ((r = need_controller(dir, "io", err)) < 0)
 			return r;
 		snprintf(buf, sizeof(buf), "default %" PRIu64,

@@ -130,7 +130,9 @@ start_kvm_shards() {
 		local name=e2e-kvm-$((i + 1))
 		echo "==> $name (nested, background):${files[i]}"
 		# shellcheck disable=SC2086 # the file list splits on purpose
+		# a hung test fails alone (BATS_TEST_TIMEOUT) instead of the whole shard
 		./hack/nested-kvm --timeout "${HULL_NESTED_TIMEOUT:-2400}" -- \
+			env BATS_TEST_TIMEOUT="${HULL_BATS_TEST_TIMEOUT:-600}" \
 			bats --tap ${files[i]} >"$results/$name.tap" 2>&1 &
 		kvm_pids+=($!)
 		kvm_names+=("$name")

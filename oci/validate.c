@@ -246,7 +246,8 @@ int oci_resources_validate(const struct oci_resources *r, struct err **err)
 			       "linux.resources.memory.swap: %lld is below memory.limit %lld "
 			       "(swap is memory+swap)",
 			       (long long)r->memory->swap, (long long)r->memory->limit);
-	if (r->block_io && r->block_io->has_weight &&
+	/* 0 means "not set", as runc takes it (docker sends it on every container) */
+	if (r->block_io && r->block_io->has_weight && r->block_io->weight != 0 &&
 	    (r->block_io->weight < 10 || r->block_io->weight > 1000))
 		return err_set(err, 0,
 			       "linux.resources.blockIO.weight: %u is out of range (10..1000)",

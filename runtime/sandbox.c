@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,14 @@ static int dir_path(const struct rt_container *c, const char *name, char **out)
 	return asprintf(out, "%s/%s", c->dir, name) < 0 ? -ENOMEM : 0;
 }
 
+/* virtiofsd's socket goes beside the vsock one (see sock_dir). */
+static int fs_socket_path(const struct rt_state *st, char **out)
+{
+	const char *slash = strrchr(st->vsock, '/');
+	return asprintf(out, "%.*s/fs0.sock", (int)(slash - st->vsock), st->vsock) < 0 ? -ENOMEM
+										       : 0;
+}
+
 /* In a forked child: die with the parent thread when asked, with a clean
  * signal mask (the caller may block the signals it handles). */
 static void child_prepare(bool tie_to_caller, pid_t owner)
@@ -107,7 +116,7 @@ static int start_virtiofsd(struct rt_container *c, const struct rt_config *cfg, 
 {
 	struct rt_state *st = &c->state;
 	st->virtiofsd = calloc(1, sizeof(*st->virtiofsd));
-	if (!st->virtiofsd || dir_path(c, "fs0.sock", &st->virtiofsd[0].socket) < 0 ||
+	if (!st->virtiofsd || fs_socket_path(st, &st->virtiofsd[0].socket) < 0 ||
 	    dir_path(c, "shared", &st->virtiofsd[0].shared) < 0)
 		return err_set(err, ENOMEM, "virtiofsd");
 	st->n_virtiofsd = 1;
@@ -319,11 +328,45 @@ static int create_in_guest(struct rt_container *c, const struct oci_spec *spec,
 	return r;
 }
 
+/*
+ * Where the sandbox's unix sockets live: its state directory, unless that
+ * path is too long for sun_path with the VMM's "_PORT" suffixes (docker's
+ * --root plus a 64-character id is): then a short directory named by a hash
+ * of root and id, RT_SOCK_DIR/<16 hex>, made here and removed on teardown.
+ */
+static int sock_dir(const char *root, const char *id, char **out)
+{
+	char *dir;
+	if (asprintf(&dir, "%s/%s", root, id) < 0)
+		return -ENOMEM;
+	if (strlen(dir) + strlen("/vsock.sock") + 12 <=
+	    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		*out = dir;
+		return 0;
+	}
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (const char *p = dir; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+	free(dir);
+	if (mkdir(RT_SOCK_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (asprintf(&dir, "%s/%016llx", RT_SOCK_DIR, (unsigned long long)h) < 0)
+		return -ENOMEM;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		int e = -errno;
+		free(dir);
+		return e;
+	}
+	*out = dir;
+	return 0;
+}
+
 /* The creating record: paths, bundle, rootfs, annotations. */
 static int state_init(struct rt_state *st, const struct rt_sandbox_create *o, const char *bundle,
 		      const struct oci_spec *spec, struct err **err)
 {
 	char now[48];
+	_cleanup_free_ char *sdir = NULL;
 	rt_time_now(now, sizeof(now));
 	memset(st, 0, sizeof(*st));
 	st->status = RT_STATUS_CREATING;
@@ -335,7 +378,7 @@ static int state_init(struct rt_state *st, const struct rt_sandbox_create *o, co
 		st->rootfs = strdup(rp);
 	else if (asprintf(&st->rootfs, "%s/%s", bundle, rp) < 0)
 		st->rootfs = NULL;
-	if (asprintf(&st->vsock, "%s/%s/vsock.sock", o->root, o->id) < 0)
+	if (sock_dir(o->root, o->id, &sdir) < 0 || asprintf(&st->vsock, "%s/vsock.sock", sdir) < 0)
 		st->vsock = NULL;
 	if (asprintf(&st->console_log, "%s/%s/console.log", o->root, o->id) < 0)
 		st->console_log = NULL;
@@ -349,12 +392,30 @@ static int state_init(struct rt_state *st, const struct rt_sandbox_create *o, co
 	if (!st->id || !st->bundle || !st->created || !st->rootfs || !st->vsock ||
 	    !st->console_log || !st->annotations.items)
 		return err_set(err, ENOMEM, "container %s", o->id);
-	/* sun_path holds 108 bytes; the VMM adds "_PORT" to the vsock socket */
-	if (strlen(st->vsock) + 8 > sizeof(((struct sockaddr_un *)0)->sun_path))
+	/* sun_path holds 108 bytes; the VMM adds "_PORT" (up to 11 bytes) to
+	 * the vsock socket for guest-initiated connections */
+	if (strlen(st->vsock) + 12 > sizeof(((struct sockaddr_un *)0)->sun_path))
 		return err_set(err, ENAMETOOLONG, "socket %s", st->vsock);
 	struct stat sb;
 	if (stat(st->rootfs, &sb) < 0 || !S_ISDIR(sb.st_mode))
 		return err_set(err, 0, "rootfs %s: not a directory", st->rootfs);
+	return 0;
+}
+
+/* What the host config names must exist: a clear message now beats a VMM
+ * that exits with an empty console later. */
+static int check_host_files(const struct rt_config *cfg, struct err **err)
+{
+	const char *files[] = {cfg->kernel, cfg->initramfs, cfg->vmm,
+			       cfg->rootfs_block ? NULL : cfg->virtiofsd};
+	const char *keys[] = {"kernel", "initramfs", "vmm", "virtiofsd"};
+	for (size_t i = 0; i < 4; i++) {
+		/* the vmm may be a bare name found on PATH */
+		if (!files[i] || (i == 2 && !strchr(files[i], '/')))
+			continue;
+		if (access(files[i], i >= 2 ? X_OK : R_OK) < 0)
+			return err_set(err, errno, "hull config: %s %s", keys[i], files[i]);
+	}
 	return 0;
 }
 
@@ -372,6 +433,8 @@ int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **o
 	_cleanup_oci_spec_ struct oci_spec *spec = NULL;
 	if ((r = oci_spec_load(bundle, &spec, err)) < 0 || (r = oci_spec_validate(spec, err)) < 0)
 		return err_wrap(err, "bundle %s", bundle);
+	if ((r = check_host_files(o->cfg, err)) < 0)
+		return err_wrap(err, "container %s", o->id);
 
 	struct rt_state st;
 	r = state_init(&st, o, bundle, spec, err);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Releasing a sandbox's host resources; see runtime/sandbox.h. */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -45,6 +47,14 @@ int rt_sandbox_destroy(struct rt_container *c, struct err **err)
 		unlink_socket(st->virtiofsd[i].socket);
 	}
 	unlink_socket(st->vsock);
+	/* a short socket directory outside the state directory (sandbox.c) */
+	if (st->vsock && strncmp(st->vsock, RT_SOCK_DIR "/", strlen(RT_SOCK_DIR) + 1) == 0) {
+		char dir[256];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(st->vsock, '/') - st->vsock),
+			 st->vsock);
+		if (rmdir(dir) < 0 && errno != ENOENT)
+			log_warn("remove %s: %m", dir);
+	}
 	/* with nothing left to serve them, the shared bind mounts go; the
 	 * state directory is only removed without mounts in it */
 	r = rt_shared_dir_release(c);

@@ -22,6 +22,7 @@ struct rt_container;
 #define RT_ROOTFS_IMAGE_SIZE "1G"               /* sparse: only what the rootfs holds is written */
 #define RT_SHARED_TAG        "hullshared"       /* virtio-fs tag of the shared directory */
 #define RT_GUEST_SHARED      "/run/hull/shared" /* where the guest mounts it */
+#define RT_SOCK_DIR          "/run/hull-sock"   /* sockets of sandboxes with long state paths */
 
 struct rt_sandbox_create {
 	size_t size;      /* sizeof(struct rt_sandbox_create) */

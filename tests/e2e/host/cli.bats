@@ -268,8 +268,16 @@ assert d["level"] == "error" and d["msg"] == "container nope does not exist" and
 	jq '.process.terminal = false' "$T/b/config.json" >"$T/b/c.json" && mv "$T/b/c.json" "$T/b/config.json"
 	# not a kernel: hull-vmm refuses it and exits at once
 	echo "not a kernel" >"$T/kernel"
+	echo "not an initramfs" >"$T/initrd"
+	# a file the config names that is not there is refused by name, at once
 	cat >"$HULL_CONFIG" <<JSON
-{"kernel": "$T/kernel", "vmm": "$B/bin/hull-vmm", "virtiofsd": "/usr/lib/qemu/virtiofsd"}
+{"kernel": "$T/nokernel", "initramfs": "$T/initrd", "vmm": "$B/bin/hull-vmm", "virtiofsd": "/usr/lib/qemu/virtiofsd"}
+JSON
+	run "$HULL" --root "$R" create -b "$T/b" c1
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"hull config: kernel $T/nokernel: No such file or directory"* ]]
+	cat >"$HULL_CONFIG" <<JSON
+{"kernel": "$T/kernel", "initramfs": "$T/initrd", "vmm": "$B/bin/hull-vmm", "virtiofsd": "/usr/lib/qemu/virtiofsd"}
 JSON
 	RUNROOT=/run/hull-cli-bats.$$ # sockets need a short path
 	R=$RUNROOT

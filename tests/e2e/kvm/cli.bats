@@ -149,7 +149,7 @@ no_sandbox_left() {
 
 @test "kvm cli: run relays the output, exits with the status, deletes the container" {
 	make_busybox_bundle "$BUNDLE" sh -c 'echo out-line; echo err-line >&2; exit 7'
-	run --separate-stderr "$HULL" --root "$R" run -b "$BUNDLE" c1
+	run --separate-stderr "$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null
 	echo "status $status, stdout: $output, stderr: $stderr"
 	[ "$status" -eq 7 ]
 	[ "$output" = out-line ]
