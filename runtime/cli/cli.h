@@ -66,6 +66,15 @@ void rt_cli_oci_state(const struct rt_container *c, struct oci_state *out, char 
 		      size_t owner_len);
 /* Read a small JSON file a user named (process.json, resources.json). */
 int rt_cli_read_json(const char *path, char **buf, size_t *len, struct err **err);
+/* runc's terminal rules (create, run, exec): a detached terminal needs a
+ * console socket, and a console socket needs a terminal. */
+int rt_cli_check_tty(bool terminal, bool detach, const char *console_socket, struct err **err);
+/* In the foreground a terminal on our stdin is the container's: raw, so that
+ * every key reaches its pty, which does the line discipline. Returns false
+ * (nothing changed) when stdin is no terminal; restore with *saved. */
+struct termios;
+bool rt_cli_stdin_raw(struct termios *saved);
+void rt_cli_stdin_restore(const struct termios *saved);
 
 /* cmd_create.c: the create step `create` and `run` share: the container's
  * monitor boots the sandbox; *monitor is its pid (written to --pid-file).
@@ -117,8 +126,7 @@ extern const struct rt_flag rt_update_flags[RT_UPDATE_N_FLAGS];
  * "-1" is unlimited, sizes for the memory flags). Errors name the flag:
  * "invalid value for memory: invalid size: '12x'". */
 struct oci_resources;
-int rt_cli_update_from_flags(const struct rt_args *a, struct oci_resources **out,
-			     struct err **err);
+int rt_cli_update_from_flags(const struct rt_args *a, struct oci_resources **out, struct err **err);
 /* What the agent's UpdateContainer carries; fields it cannot carry are
  * refused by name ("cpu.cpus: ..."), zero/empty values mean "unchanged". */
 struct rt_agent_resources;

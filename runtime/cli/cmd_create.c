@@ -62,14 +62,7 @@ static int check_terminal(const char *bundle, bool foreground, const char *conso
 		return 0;
 	}
 	*terminal = spec->process && spec->process->terminal;
-	if (*terminal && !foreground && !console_socket)
-		return err_set(
-		    err, 0,
-		    "cannot allocate tty if hull will detach without setting console socket");
-	if (!*terminal && console_socket)
-		return err_set(err, 0,
-			       "cannot use console socket if hull will not detach or allocate tty");
-	return 0;
+	return rt_cli_check_tty(*terminal, !foreground, console_socket, err);
 }
 
 int rt_cli_create(struct rt_cli *cli, const struct rt_args *a, bool foreground, pid_t *monitor,

@@ -216,13 +216,9 @@ static int exec_run(struct rt_cli *cli, const struct rt_args *a, struct err **er
 	}
 	bool detach = rt_args_bool(a, "detach");
 	const char *console = rt_args_str(a, "console-socket", NULL);
-	if (terminal && detach && !console)
-		return err_set(
-		    err, 0,
-		    "cannot allocate tty if hull will detach without setting console socket");
-	if (!terminal && console)
-		return err_set(err, 0,
-			       "cannot use console socket if hull will not detach or allocate tty");
+	int r = rt_cli_check_tty(terminal, detach, console, err);
+	if (r < 0)
+		return r;
 	/* runc names execs itself; ours must be unique in the container */
 	char exec_id[64];
 	struct timespec ts;
@@ -240,21 +236,16 @@ static int exec_run(struct rt_cli *cli, const struct rt_args *a, struct err **er
 	    .log_to_state_dir = cli->log_to_stderr,
 	};
 	struct termios saved;
-	bool raw = !detach && terminal && !console && tcgetattr(STDIN_FILENO, &saved) == 0;
-	if (raw) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		tcsetattr(STDIN_FILENO, TCSANOW, &t);
-	}
+	bool raw = !detach && terminal && !console && rt_cli_stdin_raw(&saved);
 	pid_t monitor;
-	int r = rt_monitor_start(&mo, &monitor, err);
+	r = rt_monitor_start(&mo, &monitor, err);
 	const char *pid_file = rt_args_str(a, "pid-file", NULL);
 	if (r >= 0 && pid_file)
 		r = rt_cli_write_pid_file(pid_file, monitor, err);
 	if (r >= 0 && !detach)
 		r = rt_monitor_wait(monitor);
 	if (raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		rt_cli_stdin_restore(&saved);
 	return r;
 }
 

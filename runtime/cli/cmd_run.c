@@ -64,16 +64,9 @@ static int run_run(struct rt_cli *cli, const struct rt_args *a, struct err **err
 	int r = rt_cli_create(cli, a, !detach, &monitor, &terminal, err);
 	if (r < 0)
 		return r;
-	/* In the foreground a terminal is ours: raw, so that every key reaches
-	 * the container's pty, which does the line discipline. */
 	struct termios saved;
-	bool raw = !detach && terminal && !rt_args_has(a, "console-socket") &&
-		   tcgetattr(STDIN_FILENO, &saved) == 0;
-	if (raw) {
-		struct termios t = saved;
-		cfmakeraw(&t);
-		tcsetattr(STDIN_FILENO, TCSANOW, &t);
-	}
+	bool raw =
+	    !detach && terminal && !rt_args_has(a, "console-socket") && rt_cli_stdin_raw(&saved);
 	if ((r = start_container(cli, id, err)) < 0) {
 		/* a container that could not be started does not stay behind */
 		remove_container(cli, id);
@@ -83,7 +76,7 @@ static int run_run(struct rt_cli *cli, const struct rt_args *a, struct err **err
 		remove_container(cli, id);
 	}
 	if (raw)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+		rt_cli_stdin_restore(&saved);
 	return r;
 }
 

@@ -4,6 +4,9 @@
 #include <pwd.h>
 #include <stdio.h>
 
+#include <termios.h>
+#include <unistd.h>
+
 #include "cli.h"
 #include "lib/err.h"
 #include "lib/fd.h"
@@ -41,4 +44,31 @@ int rt_cli_read_json(const char *path, char **buf, size_t *len, struct err **err
 	if (r < 0)
 		return err_set(err, -r, "read %s", path);
 	return 0;
+}
+
+int rt_cli_check_tty(bool terminal, bool detach, const char *console_socket, struct err **err)
+{
+	if (terminal && detach && !console_socket)
+		return err_set(
+		    err, 0,
+		    "cannot allocate tty if hull will detach without setting console socket");
+	if (!terminal && console_socket)
+		return err_set(err, 0,
+			       "cannot use console socket if hull will not detach or allocate tty");
+	return 0;
+}
+
+bool rt_cli_stdin_raw(struct termios *saved)
+{
+	if (tcgetattr(STDIN_FILENO, saved) < 0)
+		return false;
+	struct termios t = *saved;
+	cfmakeraw(&t);
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	return true;
+}
+
+void rt_cli_stdin_restore(const struct termios *saved)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, saved);
 }
