@@ -123,17 +123,19 @@ start_kvm_shards() {
 		for ((i = 1; i < n; i++)); do [ "${load[i]}" -lt "${load[best]}" ] && best=$i; done
 		b=$(basename "$f")
 		load[best]=$((load[best] + ${kvm_weight[$b]:-3}))
-		files[best]+=" $f"
+		# each file's deadline: twice its weight in minutes, and 5 more
+		files[best]+=" $f@$(((${kvm_weight[$b]:-3} * 2 + 5) * 60))"
 	done
 	for ((i = 0; i < n; i++)); do
 		[ -n "${files[i]}" ] || continue
 		local name=e2e-kvm-$((i + 1))
 		echo "==> $name (nested, background):${files[i]}"
 		# shellcheck disable=SC2086 # the file list splits on purpose
-		# a hung test fails alone (BATS_TEST_TIMEOUT) instead of the whole shard
+		# a hung test fails alone (BATS_TEST_TIMEOUT), a hung file alone
+		# (hack/bats-files' deadline), instead of the whole shard
 		./hack/nested-kvm --timeout "${HULL_NESTED_TIMEOUT:-2400}" -- \
 			env BATS_TEST_TIMEOUT="${HULL_BATS_TEST_TIMEOUT:-600}" \
-			bats --tap ${files[i]} >"$results/$name.tap" 2>&1 &
+			./hack/bats-files ${files[i]} >"$results/$name.tap" 2>&1 &
 		kvm_pids+=($!)
 		kvm_names+=("$name")
 	done

@@ -18,6 +18,7 @@
 # block). Needs a /dev/kvm that boots Linux (hack/kvm-check), e.g.
 #   BUILD=build/h-cl ./hack/nested-kvm --timeout 1500 -- tests/bench/bench-cli.sh
 # Under nested TCG the guest-side figures are far slower than on real KVM.
+# bench-needs: guest
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=${BUILD:-build}
@@ -30,7 +31,7 @@ MEM_MIB=${MEM_MIB:-128}
 VIRTIOFSD=/usr/lib/qemu/virtiofsd
 
 if ! "$ROOT/hack/kvm-check" -q; then
-	echo "bench-cli: skipped ($("$ROOT/hack/kvm-check" 2>&1 | head -1); use hack/nested-kvm)"
+	echo "bench-cli: needs a guest ($("$ROOT/hack/kvm-check" 2>&1 | head -1)): runs under hack/nested-kvm"
 	exit 0
 fi
 for f in bin/hull bin/hull-vmm kernel/bzImage initramfs.cpio.gz; do

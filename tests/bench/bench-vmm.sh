@@ -24,6 +24,7 @@
 # The boot numbers need a /dev/kvm that boots Linux (hack/kvm-check), e.g.
 #   BUILD=build/h-vmm hack/nested-kvm -- tests/bench/bench-vmm.sh
 # Under nested TCG they are only comparable with each other.
+# bench-needs: guest
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/${BUILD:-build}

@@ -79,8 +79,10 @@ setup() {
 	IMG=$HULL_TEST_IMAGE
 }
 
+# A hung ctr fails its test instead of holding bats' pipes (and the whole
+# file) until the shard's deadline.
 ctr_() {
-	ctr -a "$CD/containerd.sock" -n hulltest "$@"
+	timeout -k 10 "${HULL_CTR_TIMEOUT:-300}" ctr -a "$CD/containerd.sock" -n hulltest "$@"
 }
 
 # Nothing of a finished task stays: no shim of ours, no hull-vmm, no
@@ -274,7 +276,7 @@ SH
 
 @test "shim: a terminal (ctr run -t under script's pty)" {
 	command -v script >/dev/null || skip "no script(1)"
-	run script -qec "ctr -a $CD/containerd.sock -n hulltest run --runtime $RUNTIME --rm -t $IMG t10 sh -c '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; echo term-ok'" /dev/null </dev/null
+	run timeout -k 10 300 script -qec "ctr -a $CD/containerd.sock -n hulltest run --runtime $RUNTIME --rm -t $IMG t10 sh -c '[ -t 0 ] && [ -t 1 ] && echo is-a-tty; echo term-ok'" /dev/null </dev/null
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *is-a-tty* ]]
