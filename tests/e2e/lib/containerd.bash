@@ -135,5 +135,6 @@ no_leftovers() {
 # What the shim and containerd said, when a test failed.
 containerd_log_tail() {
 	echo "--- containerd log (shim lines) ---" >&2
-	grep -a 'containerd-shim-hull-v2\|level=error' "$CD/containerd.log" | tail -${1:-40} >&2
+	grep -a 'containerd-shim-hull-v2\|level=error\|failed to load plugin' "$CD/containerd.log" |
+		tail -"${1:-40}" >&2
 }
