@@ -74,7 +74,7 @@ teardown() {
 		exec httpd -f -p 127.0.0.1:8080 -h /tmp/www')
 	$CRI start "$web"
 	client=$($CRI create "$pod" web-pod "$CD/logs" "$HULL_TEST_IMAGE" client sh -c \
-		'trap "exit 0" TERM; while :; do sleep 1; done')
+		'echo client-started; trap "exit 0" TERM; while :; do sleep 1; done')
 	$CRI start "$client"
 	run $CRI status "$web"
 	[ "$output" = "CONTAINER_RUNNING 0" ]
@@ -90,6 +90,13 @@ teardown() {
 	[ "$output" = hello-from-web ]
 	run $CRI exec "$client" 60 sh -c 'exit 3'
 	[ "$status" -eq 3 ]
+	# the container's stdout reached the log the kubelet reads (CRI's format)
+	for _ in $(seq 50); do
+		grep -q ' stdout F client-started$' "$CD/logs/client.log" 2>/dev/null && break
+		sleep 0.2
+	done
+	cat "$CD/logs/client.log"
+	grep -q ' stdout F client-started$' "$CD/logs/client.log"
 
 	$CRI stop "$client" 10
 	run $CRI status "$client"
@@ -101,6 +108,4 @@ teardown() {
 	$CRI stopp "$pod"
 	$CRI rmp "$pod"
 	no_leftovers
-	# the container logs went where the kubelet looks for them
-	ls "$CD/logs"
 }
