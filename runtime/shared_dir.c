@@ -214,7 +214,8 @@ static int unmount_below(const char *dir)
 	}
 	free(line);
 	fclose(f);
-	qsort(list, n, sizeof(*list), by_length_desc);
+	if (n)
+		qsort(list, n, sizeof(*list), by_length_desc);
 	for (size_t i = 0; i < n; i++) {
 		/* stacked mounts and duplicates: until nothing is mounted there */
 		while (umount2(list[i], MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
