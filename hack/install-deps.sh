@@ -8,7 +8,8 @@ set -eu
 BUILD="build-essential gcc clang lld llvm libclang-rt-14-dev pkg-config clang-format
   libseccomp-dev libcap-dev libyajl-dev libnl-3-dev libnl-route-3-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev liburing-dev"
-TEST="libcmocka-dev bats jq socat expect tmux python3 iproute2 iptables procps psmisc
+TEST="libcmocka-dev bats jq socat expect tmux python3 python3-grpcio python3-protobuf
+  protobuf-compiler iproute2 iptables procps psmisc
   util-linux e2fsprogs kmod cpio xz-utils"
 KERNEL="linux-source-6.1 bc flex bison libelf-dev libssl-dev lz4"
 NESTED="qemu-system-x86 qemu-system-common qemu-utils linux-image-amd64 busybox-static"

@@ -36,23 +36,54 @@
 #define SOCKET_WAIT_MS 5000 /* virtiofsd creates its socket within this */
 #define VSOCK_CID      3
 
+/* A decimal annotation of a CRI sandbox, 0 when absent or not a number. */
+static uint64_t ann_u64(const struct oci_spec *spec, const char *key)
+{
+	const char *v = oci_map_get(&spec->annotations, key);
+	if (!v || !v[0] || strspn(v, "0123456789") != strlen(v) || strlen(v) > 19)
+		return 0;
+	return strtoull(v, NULL, 10);
+}
+
+static unsigned mem_for(uint64_t bytes)
+{
+	/* the containers' memory plus room for the guest kernel and agent */
+	uint64_t mib = (bytes + (1u << 20) - 1) >> 20;
+	mib += RT_VM_MEM_OVERHEAD;
+	return mib > RT_CONFIG_MAX_MEM ? RT_CONFIG_MAX_MEM : (unsigned)mib;
+}
+
+static unsigned cpus_for(uint64_t quota, uint64_t period)
+{
+	if (!period)
+		period = 100000;
+	uint64_t n = (quota + period - 1) / period;
+	return n > RT_CONFIG_MAX_CPUS ? RT_CONFIG_MAX_CPUS : n < 1 ? 1 : (unsigned)n;
+}
+
 void rt_sandbox_size(const struct oci_spec *spec, const struct rt_config *cfg, unsigned *mem_mib,
 		     unsigned *vcpus)
 {
 	*mem_mib = cfg->default_memory_mib;
 	*vcpus = cfg->default_vcpus;
+	/* A pod's sandbox (pause) container: containerd (1.6.7 on) passes the
+	 * sum of the pod's containers' limits as annotations when the kubelet
+	 * gives them; the pause container's own resources say nothing. */
+	const char *type = oci_map_get(&spec->annotations, RT_ANN_CONTAINER_TYPE);
+	if (type && strcmp(type, "sandbox") == 0) {
+		uint64_t mem = ann_u64(spec, RT_ANN_SANDBOX_MEMORY);
+		uint64_t quota = ann_u64(spec, RT_ANN_SANDBOX_CPU_QUOTA);
+		if (mem)
+			*mem_mib = mem_for(mem);
+		if (quota)
+			*vcpus = cpus_for(quota, ann_u64(spec, RT_ANN_SANDBOX_CPU_PERIOD));
+		return;
+	}
 	const struct oci_resources *r = spec->linux_ ? spec->linux_->resources : NULL;
-	if (r && r->memory && r->memory->has_limit && r->memory->limit > 0) {
-		/* the container's limit plus room for the guest kernel and agent */
-		uint64_t mib = ((uint64_t)r->memory->limit + (1u << 20) - 1) >> 20;
-		mib += RT_VM_MEM_OVERHEAD;
-		*mem_mib = mib > RT_CONFIG_MAX_MEM ? RT_CONFIG_MAX_MEM : (unsigned)mib;
-	}
-	if (r && r->cpu && r->cpu->has_quota && r->cpu->quota > 0) {
-		uint64_t period = r->cpu->has_period && r->cpu->period ? r->cpu->period : 100000;
-		uint64_t n = ((uint64_t)r->cpu->quota + period - 1) / period;
-		*vcpus = n > RT_CONFIG_MAX_CPUS ? RT_CONFIG_MAX_CPUS : n < 1 ? 1 : (unsigned)n;
-	}
+	if (r && r->memory && r->memory->has_limit && r->memory->limit > 0)
+		*mem_mib = mem_for((uint64_t)r->memory->limit);
+	if (r && r->cpu && r->cpu->has_quota && r->cpu->quota > 0)
+		*vcpus = cpus_for((uint64_t)r->cpu->quota, r->cpu->has_period ? r->cpu->period : 0);
 }
 
 int rt_sandbox_agent_addr(const struct rt_container *c, char **addr, struct err **err)
@@ -443,7 +474,7 @@ int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **o
 
 	/* host bind mounts and a virtio-fs rootfs reach the guest through the
 	 * shared directory; a block rootfs is a copy on virtio-blk */
-	bool shared = rt_shared_dir_needed(spec, o->cfg->rootfs_block);
+	bool shared = o->pod || rt_shared_dir_needed(spec, o->cfg->rootfs_block);
 	r = o->cfg->rootfs_block ? make_image(c, err) : 0;
 	if (r >= 0 && shared && (r = rt_shared_dir_setup(c, spec, o->cfg->rootfs_block, err)) >= 0)
 		r = start_virtiofsd(c, o->cfg, o->tie_to_caller, err);

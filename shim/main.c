@@ -7,6 +7,10 @@
  *       cwd = the bundle. Starts the shim server as a daemon, writes its
  *       address to BUNDLE/address and prints it ("unix:///..."). containerd
  *       reads stdout and stderr together: nothing else may be printed.
+ *       The socket is named after the task's group, as containerd-shim-runc-v2
+ *       names it: the CRI sandbox id of a pod's container (annotation
+ *       io.kubernetes.cri.sandbox-id), else the task id; when a shim already
+ *       serves the group, its address is returned and no process started.
  *   SHIM -namespace NS ... -id ID -bundle PATH delete
  *       The shim is gone: release what it left (VM, virtiofsd, mounts,
  *       state) and print a marshalled DeleteResponse.
@@ -52,10 +56,11 @@ static const struct rt_flag flags[] = {
 
 struct opts {
 	const char *ns, *id, *bundle;
+	const char *group; /* the pod's sandbox id, else id */
 	bool debug;
 };
 
-/* The shim's socket: short (sun_path is 108 bytes), one per namespace/id. */
+/* The shim's socket: short (sun_path is 108 bytes), one per namespace/group. */
 static int socket_path(const struct opts *o, char *buf, size_t len, struct err **err)
 {
 	const char *base = getenv("HULL_SHIM_ROOT");
@@ -66,7 +71,7 @@ static int socket_path(const struct opts *o, char *buf, size_t len, struct err *
 	for (const char *p = o->ns; *p; p++)
 		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
 	h = (h ^ '/') * 1099511628211ULL;
-	for (const char *p = o->id; *p; p++)
+	for (const char *p = o->group; *p; p++)
 		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
 	if ((size_t)snprintf(buf, len, "%s/s/%016llx.sock", base, (unsigned long long)h) >= len)
 		return err_set(err, ENAMETOOLONG, "shim socket under %s", base);
@@ -241,9 +246,15 @@ static int cmd_delete(const struct opts *o, struct err **err)
 		return err_set(err, ENOMEM, "rootfs");
 	if ((r = shim_rootfs_unmount(rootfs, err)) < 0)
 		return r;
+	/* the socket of the group, unless its shim still serves other tasks */
 	char sock[PATH_MAX];
-	if (socket_path(o, sock, sizeof(sock), NULL) == 0)
-		unlink(sock);
+	if (socket_path(o, sock, sizeof(sock), NULL) == 0) {
+		int fd = unix_socket(sock, false);
+		if (fd >= 0)
+			close(fd);
+		else
+			unlink(sock);
+	}
 	rmdir(root);
 
 	Google__Protobuf__Timestamp ts = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
@@ -288,6 +299,12 @@ int main(int argc, char **argv)
 	    .bundle = rt_args_str(&a, "bundle", getcwd(cwd, sizeof(cwd))),
 	    .debug = rt_args_bool(&a, "debug"),
 	};
+	o.group = o.id;
+	struct shim_pod_role role = {0};
+	/* best effort: without a readable config.json the task is its own group */
+	if (o.bundle && shim_pod_role_read(o.bundle, &role, NULL) == 0 && role.sandbox_id &&
+	    role.sandbox_id[0])
+		o.group = role.sandbox_id;
 	const char *action = a.n_pos == 1 ? a.pos[0] : NULL;
 	if (!action || (strcmp(action, "start") != 0 && strcmp(action, "delete") != 0)) {
 		r = err_set(&err, EINVAL, "expected one action, start or delete");
@@ -301,6 +318,7 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "%s: %s\n", SHIM_NAME, err_msg(err));
 	err_free(&err);
+	shim_pod_role_free(&role);
 	rt_args_free(&a);
 	return r < 0 ? 1 : 0;
 }

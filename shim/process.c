@@ -22,7 +22,7 @@ static struct shim_proc *find_live(struct shim_service *s, const char *id, const
 				   struct err **err)
 {
 	struct shim_proc *p = shim_task_find(s, id, exec_id, err);
-	if (p && !p->task->agent) {
+	if (p && (!p->task->pod || !p->task->pod->agent)) {
 		err_set(err, EBUSY, "task %s has no sandbox", id);
 		return NULL;
 	}
@@ -34,14 +34,14 @@ static int start_exec(struct shim_service *s, struct shim_proc *p, struct err **
 	struct shim_task *t = p->task;
 	struct rt_agent_stdio streams = shim_io_streams(p->io);
 	pid_t pid = 0;
-	int r = rt_agent_exec_process(t->agent, t->id, p->exec_id, p->spec_json, p->spec_len,
+	int r = rt_agent_exec_process(t->pod->agent, t->id, p->exec_id, p->spec_json, p->spec_len,
 				      &streams, &pid, err);
 	if (r < 0)
 		return r;
 	p->pid = (uint32_t)pid;
 	/* output written before the attach waits in the agent's pipe */
-	if ((r = shim_io_attach(p->io, t->agent, t->id, p->exec_id, err)) < 0) {
-		rt_agent_signal_process(t->agent, t->id, p->exec_id, 9, false, NULL);
+	if ((r = shim_io_attach(p->io, t->pod->agent, t->id, p->exec_id, err)) < 0) {
+		rt_agent_signal_process(t->pod->agent, t->id, p->exec_id, 9, false, NULL);
 		return r;
 	}
 	if ((r = shim_proc_transition(p, SHIM_RUNNING, err)) < 0 ||
@@ -68,7 +68,7 @@ int shim_task_start(struct shim_service *s, const char *id, const char *exec_id,
 		r = start_exec(s, p, err);
 	} else if (r >= 0) {
 		struct shim_task *t = p->task;
-		r = rt_agent_start_container(t->agent, t->id, err);
+		r = rt_agent_start_container(t->pod->agent, t->id, err);
 		if (r >= 0 && (r = shim_proc_transition(p, SHIM_RUNNING, err)) >= 0)
 			r = shim_proc_waiter_start(p, err);
 		if (r >= 0) {
@@ -161,7 +161,7 @@ int shim_task_kill(struct shim_service *s, const char *id, const char *exec_id, 
 	else if (p && p->exec_id[0] && p->status == SHIM_CREATED)
 		r = err_set(err, EBUSY, "process %s of task %s is not started", p->exec_id, id);
 	if (r >= 0)
-		r = rt_agent_signal_process(p->task->agent, id, p->exec_id, sig, all, err);
+		r = rt_agent_signal_process(p->task->pod->agent, id, p->exec_id, sig, all, err);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -177,8 +177,8 @@ int shim_task_pause(struct shim_service *s, const char *id, bool pause, struct e
 		r = err_set(err, EBUSY, "task %s: invalid transition %s→%s", id,
 			    shim_status_name(p->status), shim_status_name(to));
 	if (r >= 0) {
-		r = pause ? rt_agent_pause(p->task->agent, id, err)
-			  : rt_agent_resume(p->task->agent, id, err);
+		r = pause ? rt_agent_pause(p->task->pod->agent, id, err)
+			  : rt_agent_resume(p->task->pod->agent, id, err);
 	}
 	if (r >= 0 && (r = shim_proc_transition(p, to, err)) >= 0) {
 		/* TaskPaused and TaskResumed have the same shape */
@@ -215,7 +215,7 @@ int shim_task_stats(struct shim_service *s, const char *id, struct rt_agent_stat
 {
 	pthread_mutex_lock(&s->lock);
 	struct shim_proc *p = find_live(s, id, NULL, err);
-	int r = p ? rt_agent_stats(p->task->agent, id, st, err) : -ENOENT;
+	int r = p ? rt_agent_stats(p->task->pod->agent, id, st, err) : -ENOENT;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -225,7 +225,7 @@ int shim_task_update(struct shim_service *s, const char *id, const struct rt_age
 {
 	pthread_mutex_lock(&s->lock);
 	struct shim_proc *p = find_live(s, id, NULL, err);
-	int r = p ? rt_agent_update(p->task->agent, id, res, err) : -ENOENT;
+	int r = p ? rt_agent_update(p->task->pod->agent, id, res, err) : -ENOENT;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -235,7 +235,7 @@ int shim_task_pids(struct shim_service *s, const char *id, struct rt_agent_proce
 {
 	pthread_mutex_lock(&s->lock);
 	struct shim_proc *p = find_live(s, id, NULL, err);
-	int r = p ? rt_agent_list_processes(p->task->agent, id, procs, n, err) : -ENOENT;
+	int r = p ? rt_agent_list_processes(p->task->pod->agent, id, procs, n, err) : -ENOENT;
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }
@@ -250,7 +250,7 @@ int shim_task_resize(struct shim_service *s, const char *id, const char *exec_id
 		r = err_set(err, EINVAL, "process %s of task %s has no terminal",
 			    p->exec_id[0] ? p->exec_id : "init", id);
 	if (r >= 0)
-		r = rt_agent_resize_tty(p->task->agent, id, p->exec_id, width, height, err);
+		r = rt_agent_resize_tty(p->task->pod->agent, id, p->exec_id, width, height, err);
 	pthread_mutex_unlock(&s->lock);
 	return r;
 }

@@ -374,7 +374,7 @@ static int do_connect(void *ctx, const struct ttrpc_request *req, struct ttrpc_r
 	       "ConnectRequest");
 	Containerd__Task__V2__ConnectResponse out = CONTAINERD__TASK__V2__CONNECT_RESPONSE__INIT;
 	out.shim_pid = (uint32_t)getpid();
-	out.task_pid = (uint32_t)shim_task_vmm_pid(ctx);
+	out.task_pid = (uint32_t)shim_task_vmm_pid(ctx, m->id);
 	out.version = SHIM_VERSION;
 	return ttrpc_response_pack(resp, &out.base);
 }
@@ -393,9 +393,7 @@ static int do_shutdown(void *ctx, const struct ttrpc_request *req, struct ttrpc_
 	DECODE(Containerd__Task__V2__ShutdownRequest, containerd__task__v2__shutdown_request,
 	       "ShutdownRequest");
 	/* like runc's shim: a shim that still has a task stays, unless told now */
-	pthread_mutex_lock(&s->lock);
-	bool busy = s->task != NULL;
-	pthread_mutex_unlock(&s->lock);
+	bool busy = shim_task_any(s);
 	if (busy && !m->now)
 		return reply_empty(resp);
 	shim_task_destroy_all(s);

@@ -137,20 +137,33 @@ struct shim_proc {
 	struct shim_proc *next;
 };
 
-struct shim_task {
-	char *id;
-	char *bundle;
-	char *rootfs; /* BUNDLE/rootfs when we mounted it, else NULL */
+/* The VM: one per shim. It belongs to the task that booted it (a lone task,
+ * or a pod's sandbox container) and lives while any task of the pod does. */
+struct shim_pod {
+	char *id; /* the task that booted it */
 	struct rt_container *c;
 	struct rt_agent *agent;
 	struct rt_proc vmm; /* hull-vmm, with its start time */
 	pid_t vmm_pid;
+	pid_t sandbox_pid; /* the first container's init in the guest */
+	bool is_pod;       /* a CRI sandbox: more containers may join */
+	unsigned refs;     /* tasks using it */
 	bool has_reaper;
 	pthread_t reaper;
 	bool oom_running, stopping;
-	pthread_t oom;           /* publishes the guest's OOM kills */
+	pthread_t oom; /* publishes the guest's OOM kills */
+	struct shim_service *svc;
+};
+
+struct shim_task {
+	char *id;
+	char *bundle;
+	char *rootfs; /* BUNDLE/rootfs when we mounted it, else NULL */
+	struct shim_pod *pod;
+	bool joined;             /* a container added to the pod's VM (not its first) */
 	struct shim_proc *procs; /* the init process first */
 	struct shim_service *svc;
+	struct shim_task *next;
 };
 
 struct shim_service {
@@ -159,7 +172,8 @@ struct shim_service {
 	char *ns;
 	char *root; /* the sandbox store of this namespace */
 	struct shim_events *events;
-	struct shim_task *task; /* one task per shim in this version */
+	struct shim_task *tasks; /* every task of the pod */
+	struct shim_pod *pod;    /* NULL until the first Create */
 	struct ttrpc_server *server;
 };
 
@@ -215,10 +229,41 @@ int shim_task_pids(struct shim_service *s, const char *id, struct rt_agent_proce
 		   size_t *n, struct err **err);
 int shim_task_resize(struct shim_service *s, const char *id, const char *exec_id, unsigned width,
 		     unsigned height, struct err **err);
-/* The VMM's pid (0: no task). */
-pid_t shim_task_vmm_pid(struct shim_service *s);
+/* The pid containerd knows for task id (the VMM; 0: no such task). */
+pid_t shim_task_vmm_pid(struct shim_service *s, const char *id);
+bool shim_task_any(struct shim_service *s);
 /* Kill whatever is left (shim shutting down). */
 void shim_task_destroy_all(struct shim_service *s);
+
+/* ---- pod.c: the VM of the shim's tasks ---- */
+
+/* What a bundle's annotations say about its place in a pod (malloc'd,
+ * NULL when absent). */
+struct shim_pod_role {
+	char *type, *sandbox_id;
+};
+int shim_pod_role_read(const char *bundle, struct shim_pod_role *out, struct err **err);
+void shim_pod_role_free(struct shim_pod_role *r);
+
+struct shim_io;
+/* Under s->lock: boot the VM for task t (its first container, whose init
+ * streams are init_io); sets s->pod on success. On failure the caller
+ * releases what is half made with shim_pod_unref. */
+int shim_pod_boot(struct shim_service *s, struct shim_task *t, struct shim_io *init_io, bool is_pod,
+		  struct err **err);
+/* Under s->lock: add container t to the running VM; fills the init pid. */
+int shim_pod_join(struct shim_service *s, struct shim_task *t, struct shim_io *init_io,
+		  struct err **err);
+/* No lock held: take t's container out of the guest (a joined container, or
+ * the first one while others still use the VM), without stopping the VM. */
+int shim_pod_leave(struct shim_service *s, struct shim_task *t, struct err **err);
+/* No lock held: when pod has no other task, mark it stopping and stop the
+ * VM (*stopped true); otherwise nothing. */
+int shim_pod_stop_if_last(struct shim_service *s, struct shim_pod *pod, bool *stopped,
+			  struct err **err);
+/* No lock held: drop t's reference; the last one stops the VM and releases
+ * everything of it. Returns the first error. */
+int shim_pod_unref(struct shim_service *s, struct shim_pod *pod, struct err **err);
 
 /* ---- service.c ---- */
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The task: one container in its own microVM, and its processes (the init
- * process and execs). Create mounts the rootfs, starts the sandbox (runtime's
- * rt_sandbox_create: hull-vmm, virtiofsd or an ext4 copy, the guest agent,
- * the container) and attaches stdio; Delete tears all of it down.
+ * The tasks: containers and their processes (the init process and execs).
+ * Create mounts the rootfs, then either boots the shim's VM (pod.c: a lone
+ * task, or a pod's sandbox container) or adds the container to the running
+ * VM of its pod, and attaches stdio; Delete tears the task down and the VM
+ * with the last task.
  *
  * Every process that runs has a waiter thread blocked in the agent's
  * WaitProcess. When it returns, the waiter first lets stdio drain to EOF,
@@ -34,9 +35,6 @@
 #include "runtime/state.h"
 #include "shim.h"
 #include "shim/proto/events.pb-c.h"
-
-#define AGENT_CONNECT_MS 5000
-#define OOM_POLL_MS      1000
 
 const char *shim_status_name(enum shim_status s)
 {
@@ -91,11 +89,19 @@ int shim_root_path(const char *ns, char **out, struct err **err)
 	return 0;
 }
 
+static struct shim_task *task_by_id(struct shim_service *s, const char *id)
+{
+	for (struct shim_task *t = s->tasks; t; t = t->next)
+		if (strcmp(t->id, id) == 0)
+			return t;
+	return NULL;
+}
+
 struct shim_proc *shim_task_find(struct shim_service *s, const char *id, const char *exec_id,
 				 struct err **err)
 {
-	struct shim_task *t = s->task;
-	if (!t || strcmp(t->id, id) != 0) {
+	struct shim_task *t = task_by_id(s, id);
+	if (!t) {
 		err_set(err, ENOENT, "task %s not found", id);
 		return NULL;
 	}
@@ -180,7 +186,7 @@ static void *waiter_main(void *arg)
 	struct err *e = NULL;
 	uint32_t status;
 	int64_t at;
-	if (rt_agent_wait_process(t->agent, t->id, p->exec_id, 0, &ex, &e) < 0) {
+	if (rt_agent_wait_process(t->pod->agent, t->id, p->exec_id, 0, &ex, &e) < 0) {
 		/* the VM or its agent is gone: the process went with it */
 		log_warn("task %s: wait for process %s: %s", t->id,
 			 p->exec_id[0] ? p->exec_id : "init", err_msg(e));
@@ -209,103 +215,23 @@ int shim_proc_waiter_start(struct shim_proc *p, struct err **err)
 	return 0;
 }
 
-/* Reaps hull-vmm (our child) and notices a VM that dies under a task that
- * was never started: nothing else would report it. */
-static void *reaper_main(void *arg)
-{
-	struct shim_task *t = arg;
-	int ws = 0;
-	pid_t r;
-	while ((r = waitpid(t->vmm_pid, &ws, 0)) < 0 && errno == EINTR)
-		;
-	if (r < 0) {
-		/* not our child (a sandbox may put a monitor between us): watch it */
-		for (;;) {
-			pthread_mutex_lock(&t->svc->lock);
-			bool stop = t->stopping;
-			pthread_mutex_unlock(&t->svc->lock);
-			if (stop || !rt_proc_alive(&t->vmm))
-				break;
-			nanosleep(&(struct timespec){0, 200000000}, NULL);
-		}
-	}
-	log_info("task %s: hull-vmm (pid %d) exited (status 0x%x)", t->id, (int)t->vmm_pid, ws);
-	pthread_mutex_lock(&t->svc->lock);
-	struct shim_proc *init = t->procs;
-	if (init && init->status == SHIM_CREATED && !t->stopping)
-		shim_proc_exited(t->svc, init, SHIM_EXIT_KILLED, shim_now_ns());
-	pthread_mutex_unlock(&t->svc->lock);
-	return NULL;
-}
-
-/* Publishes TaskOOM for the guest's OOM kills until the task stops. */
-static void *oom_main(void *arg)
-{
-	struct shim_task *t = arg;
-	for (;;) {
-		pthread_mutex_lock(&t->svc->lock);
-		bool stop = t->stopping;
-		pthread_mutex_unlock(&t->svc->lock);
-		if (stop)
-			break;
-		char *id = NULL;
-		uint64_t count = 0;
-		struct err *e = NULL;
-		int r = rt_agent_get_oom_event(t->agent, OOM_POLL_MS, &id, &count, &e);
-		err_free(&e);
-		if (r == -ETIMEDOUT) {
-			continue;
-		} else if (r < 0) {
-			/* unsupported or the VM went away: stop polling */
-			break;
-		}
-		log_warn("task %s: OOM kill in container %s (count %llu)", t->id, id,
-			 (unsigned long long)count);
-		Containerd__Events__TaskOOM ev = CONTAINERD__EVENTS__TASK_OOM__INIT;
-		ev.container_id = t->id;
-		shim_events_publish(t->svc->events, "/tasks/oom", "containerd.events.TaskOOM",
-				    &ev.base);
-		free(id);
-	}
-	return NULL;
-}
-
 /* Release everything of a task that is no longer reachable from s (no lock
- * held: waiter threads need it to finish). Returns the first error. */
+ * held: waiter threads need it to finish). The last task of the VM stops it,
+ * which ends every wait; another takes only its container out of the guest.
+ * Returns the first error. */
 static int task_teardown(struct shim_service *s, struct shim_task *t, struct err **err)
 {
 	int first = 0;
-	pthread_mutex_lock(&s->lock);
-	t->stopping = true;
-	pthread_mutex_unlock(&s->lock);
-	pid_t fsd[RT_STATE_MAX_FSD];
-	size_t n_fsd = 0;
-	if (t->c) {
-		for (size_t i = 0; i < t->c->state.n_virtiofsd && i < RT_STATE_MAX_FSD; i++)
-			fsd[n_fsd++] = t->c->state.virtiofsd[i].proc.pid;
-		/* killing the VM ends every agent call and stream still open */
-		first = rt_sandbox_destroy(t->c, err);
-		rt_container_close(t->c);
-		t->c = NULL;
+	struct shim_pod *pod = t->pod;
+	if (pod) {
+		bool stopped = false;
+		first = shim_pod_stop_if_last(s, pod, &stopped, err);
+		if (!stopped)
+			first = shim_pod_leave(s, t, err);
 	}
-	if (t->has_reaper) {
-		if (first == 0)
-			pthread_join(t->reaper, NULL);
-		else
-			pthread_detach(t->reaper);
-	}
-	if (t->oom_running)
-		pthread_join(t->oom, NULL);
 	for (struct shim_proc *p = t->procs; p; p = p->next)
 		if (p->has_waiter)
 			pthread_join(p->waiter, NULL);
-	/* virtiofsd is our child too; rt_sandbox_destroy killed it */
-	for (size_t i = 0; i < n_fsd; i++)
-		if (fsd[i] > 0)
-			waitpid(fsd[i], NULL, WNOHANG);
-	if (t->agent)
-		rt_agent_free(t->agent);
-	t->agent = NULL;
 	while (t->procs) {
 		struct shim_proc *p = t->procs;
 		t->procs = p->next;
@@ -320,8 +246,14 @@ static int task_teardown(struct shim_service *s, struct shim_task *t, struct err
 			log_error("task %s: %s", t->id, err_msg(e));
 		err_free(&e);
 	}
-	/* the namespace's store goes with its last sandbox */
-	rmdir(s->root);
+	struct err *e = NULL;
+	int r = shim_pod_unref(s, pod, first < 0 ? &e : err);
+	if (r < 0 && first == 0)
+		first = r;
+	if (e)
+		log_error("task %s: %s", t->id, err_msg(e));
+	err_free(&e);
+	t->pod = NULL;
 	return first;
 }
 
@@ -333,26 +265,26 @@ static void task_free(struct shim_task *t)
 	free(t);
 }
 
-/* $HULL_SHIM_BOOT_TIMEOUT_MS, for slow hosts (nested, emulated); 0: the default. */
-static int boot_timeout_ms(void)
-{
-	const char *v = getenv("HULL_SHIM_BOOT_TIMEOUT_MS");
-	char *end = NULL;
-	long ms = v ? strtol(v, &end, 10) : 0;
-	if (v && (end == v || *end || ms <= 0 || ms > 3600000)) {
-		log_warn("HULL_SHIM_BOOT_TIMEOUT_MS=%.32s: not a number of ms in 1..3600000; "
-			 "using the default",
-			 v);
-		ms = 0;
-	}
-	return (int)ms;
-}
-
-/* The rootfs mounts and the sandbox. Fills t; the caller tears down on error. */
+/* The rootfs mounts, then the VM or a place in the pod's VM. Fills t; the
+ * caller tears down on error. */
 static int task_boot(struct shim_service *s, struct shim_task *t, const struct shim_create *req,
 		     struct shim_proc *init, struct err **err)
 {
-	int r;
+	struct shim_pod_role role;
+	int r = shim_pod_role_read(t->bundle, &role, err);
+	if (r < 0)
+		return r;
+	bool is_pod = role.type && strcmp(role.type, "sandbox") == 0;
+	bool joins = role.type && strcmp(role.type, "container") == 0;
+	if (joins && (!role.sandbox_id || !s->pod || strcmp(s->pod->id, role.sandbox_id) != 0))
+		r = err_set(err, ENOENT, "container %s: sandbox %s is not served by this shim",
+			    t->id,
+			    role.sandbox_id ? role.sandbox_id : "(no sandbox-id annotation)");
+	else if (!joins && s->pod)
+		r = err_set(err, EEXIST, "task %s: this shim already runs %s", t->id, s->pod->id);
+	shim_pod_role_free(&role);
+	if (r < 0)
+		return r;
 	if (req->n_mounts) {
 		if (asprintf(&t->rootfs, "%s/rootfs", t->bundle) < 0)
 			return err_set(err, ENOMEM, "rootfs");
@@ -366,46 +298,8 @@ static int task_boot(struct shim_service *s, struct shim_task *t, const struct s
 	}
 	if ((r = shim_io_open(&req->io, s->ns, t->id, &init->io, err)) < 0)
 		return r;
-	struct rt_config cfg;
-	if ((r = rt_config_load(&cfg, err)) < 0)
-		return r;
-	/* the store's parent, so that rt_container_create can make the store */
-	_cleanup_free_ char *parent = strdup(s->root);
-	char *slash = parent ? strrchr(parent, '/') : NULL;
-	if (slash && slash != parent) {
-		*slash = '\0';
-		if (mkdir(parent, 0711) < 0 && errno != EEXIST)
-			log_warn("mkdir %s: %m", parent);
-	}
-	struct rt_sandbox_create o = {
-	    .size = sizeof(o),
-	    .root = s->root,
-	    .id = t->id,
-	    .bundle = t->bundle,
-	    .cfg = &cfg,
-	    .stdio = shim_io_streams(init->io),
-	    .boot_timeout_ms = boot_timeout_ms(),
-	};
-	r = rt_sandbox_create(&o, &t->c, err);
-	rt_config_free(&cfg);
-	if (r < 0)
-		return r;
-	t->vmm = t->c->state.vmm;
-	t->vmm_pid = t->vmm.pid;
-	int e = pthread_create(&t->reaper, NULL, reaper_main, t);
-	if (e)
-		return err_set(err, e, "start reaper thread");
-	t->has_reaper = true;
-	_cleanup_free_ char *addr = NULL;
-	if ((r = rt_sandbox_agent_addr(t->c, &addr, err)) < 0 ||
-	    (r = rt_agent_connect(addr, AGENT_CONNECT_MS, &t->agent, err)) < 0)
-		return r;
-	if ((r = shim_io_attach(init->io, t->agent, t->id, NULL, err)) < 0)
-		return r;
-	if (pthread_create(&t->oom, NULL, oom_main, t) == 0)
-		t->oom_running = true;
-	init->pid = (uint32_t)t->vmm_pid;
-	return 0;
+	return joins ? shim_pod_join(s, t, init->io, err)
+		     : shim_pod_boot(s, t, init->io, is_pod, err);
 }
 
 static void publish_create(struct shim_service *s, const struct shim_task *t,
@@ -443,9 +337,8 @@ int shim_task_create(struct shim_service *s, const struct shim_create *req, uint
 {
 	pthread_mutex_lock(&s->lock);
 	int r = 0;
-	if (s->task)
-		r = err_set(err, EEXIST, "task %s already exists in this shim (it runs %s)",
-			    req->id, s->task->id);
+	if (task_by_id(s, req->id))
+		r = err_set(err, EEXIST, "task %s already exists", req->id);
 	struct shim_task *t = r < 0 ? NULL : calloc(1, sizeof(*t));
 	if (r >= 0 && (!t || !(t->id = strdup(req->id)) || !(t->bundle = strdup(req->bundle))))
 		r = err_set(err, ENOMEM, "task %s", req->id);
@@ -469,15 +362,20 @@ int shim_task_create(struct shim_service *s, const struct shim_create *req, uint
 			task_free(t);
 		}
 		/* rt_sandbox_create killed what it started but could not reap our
-		 * children; with no task left, every child of ours is one of those */
-		while (waitpid(-1, NULL, WNOHANG) > 0)
+		 * children; with no VM left, every child of ours is one of those */
+		pthread_mutex_lock(&s->lock);
+		bool no_vm = !s->pod;
+		pthread_mutex_unlock(&s->lock);
+		while (no_vm && waitpid(-1, NULL, WNOHANG) > 0)
 			;
 		return r;
 	}
-	s->task = t;
+	t->next = s->tasks;
+	s->tasks = t;
 	*pid = init->pid;
 	publish_create(s, t, req, init->pid);
-	log_info("task %s: created (hull-vmm pid %d)", t->id, (int)t->vmm_pid);
+	log_info("task %s: created (hull-vmm pid %d%s)", t->id, (int)t->pod->vmm_pid,
+		 t->joined ? ", joined its pod" : "");
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -533,7 +431,12 @@ int shim_task_delete(struct shim_service *s, const char *id, const char *exec_id
 		return r;
 	}
 	/* From here on the task is unreachable: its teardown runs unlocked. */
-	s->task = NULL;
+	for (struct shim_task **tp = &s->tasks; *tp; tp = &(*tp)->next) {
+		if (*tp == t) {
+			*tp = t->next;
+			break;
+		}
+	}
 	pthread_mutex_unlock(&s->lock);
 	/* The task is gone for containerd whatever happens now: a teardown
 	 * that leaves something behind is logged, and `delete` retries it. */
@@ -559,23 +462,35 @@ int shim_task_delete(struct shim_service *s, const char *id, const char *exec_id
 
 void shim_task_destroy_all(struct shim_service *s)
 {
-	pthread_mutex_lock(&s->lock);
-	struct shim_task *t = s->task;
-	s->task = NULL;
-	pthread_mutex_unlock(&s->lock);
-	if (!t)
-		return;
-	struct err *e = NULL;
-	if (task_teardown(s, t, &e) < 0)
-		log_error("task %s: teardown: %s", t->id, err_msg(e));
-	err_free(&e);
-	task_free(t);
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		struct shim_task *t = s->tasks;
+		if (t)
+			s->tasks = t->next;
+		pthread_mutex_unlock(&s->lock);
+		if (!t)
+			return;
+		struct err *e = NULL;
+		if (task_teardown(s, t, &e) < 0)
+			log_error("task %s: teardown: %s", t->id, err_msg(e));
+		err_free(&e);
+		task_free(t);
+	}
 }
 
-pid_t shim_task_vmm_pid(struct shim_service *s)
+pid_t shim_task_vmm_pid(struct shim_service *s, const char *id)
 {
 	pthread_mutex_lock(&s->lock);
-	pid_t pid = s->task ? s->task->vmm_pid : 0;
+	struct shim_task *t = id && id[0] ? task_by_id(s, id) : s->tasks;
+	pid_t pid = t && t->pod ? t->pod->vmm_pid : 0;
 	pthread_mutex_unlock(&s->lock);
 	return pid;
+}
+
+bool shim_task_any(struct shim_service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool any = s->tasks != NULL;
+	pthread_mutex_unlock(&s->lock);
+	return any;
 }

@@ -24,6 +24,13 @@ struct rt_container;
 #define RT_GUEST_SHARED      "/run/hull/shared" /* where the guest mounts it */
 #define RT_SOCK_DIR          "/run/hull-sock"   /* sockets of sandboxes with long state paths */
 
+/* CRI's annotations on a pod's containers (containerd pkg/cri/annotations) */
+#define RT_ANN_CONTAINER_TYPE     "io.kubernetes.cri.container-type" /* sandbox | container */
+#define RT_ANN_SANDBOX_ID         "io.kubernetes.cri.sandbox-id"
+#define RT_ANN_SANDBOX_MEMORY     "io.kubernetes.cri.sandbox-memory"     /* bytes */
+#define RT_ANN_SANDBOX_CPU_QUOTA  "io.kubernetes.cri.sandbox-cpu-quota"  /* µs */
+#define RT_ANN_SANDBOX_CPU_PERIOD "io.kubernetes.cri.sandbox-cpu-period" /* µs */
+
 struct rt_sandbox_create {
 	size_t size;      /* sizeof(struct rt_sandbox_create) */
 	const char *root; /* --root */
@@ -35,6 +42,10 @@ struct rt_sandbox_create {
 	/* SIGKILL hull-vmm and virtiofsd when the calling thread exits (a
 	 * long-lived owner such as the monitor: nothing outlives its crash). */
 	bool tie_to_caller;
+	/* The first container of a pod: serve the shared directory (virtio-fs)
+	 * even with a block rootfs, so that more containers can join the VM
+	 * (runtime/pod.h). */
+	bool pod;
 };
 
 /*
@@ -54,15 +65,25 @@ int rt_sandbox_create(const struct rt_sandbox_create *opts, struct rt_container 
  * The shared directory ROOT/ID/shared (runtime/shared_dir.c): one virtiofsd
  * serves it; it holds bind mounts of the rootfs (unless the rootfs is a block
  * image) and of the source of every host bind mount in the spec, whose
- * sources setup rewrites to RT_GUEST_SHARED/mN. Release unmounts them all
- * (lazily); it is safe to call when there is nothing.
+ * sources setup rewrites to RT_GUEST_SHARED/mN. Setup makes the directory a
+ * shared mount of its own, so that what rt_shared_dir_add mounts in it later
+ * reaches the running virtiofsd.
+ * rt_shared_dir_add: the same for one more container of the sandbox, under
+ * sub = "c/<id>" (rootfs NULL: none); rt_shared_dir_remove unmounts and
+ * removes that entry. Release unmounts everything in the directory and the
+ * directory itself (lazily); it is safe to call when there is nothing.
  */
 bool rt_shared_dir_needed(const struct oci_spec *spec, bool rootfs_block);
 int rt_shared_dir_setup(const struct rt_container *c, struct oci_spec *spec, bool rootfs_block,
 			struct err **err);
+int rt_shared_dir_add(const struct rt_container *c, const char *sub, const char *rootfs,
+		      struct oci_spec *spec, struct err **err);
+int rt_shared_dir_remove(const struct rt_container *c, const char *sub);
 int rt_shared_dir_release(const struct rt_container *c);
 
-/* VM size for a spec (exposed for tests): MiB and vCPUs. */
+/* VM size for a spec (exposed for tests): MiB and vCPUs. A CRI sandbox is
+ * sized from the pod's annotations (RT_ANN_SANDBOX_*), anything else from its
+ * memory limit and CPU quota; what is not given is the config's default. */
 void rt_sandbox_size(const struct oci_spec *spec, const struct rt_config *cfg, unsigned *mem_mib,
 		     unsigned *vcpus);
 

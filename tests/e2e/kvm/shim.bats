@@ -6,57 +6,16 @@
 # runs with its own config, root, state and sockets under /tmp. After every
 # test nothing may be left: no shim, hull-vmm or virtiofsd, no mount under
 # containerd's state. Needs a /dev/kvm that boots Linux:
-#   make BUILD=build/h-shim all kernel initramfs
-#   BUILD=build/h-shim ./hack/nested-kvm --timeout 1200 -- bats --tap tests/e2e/kvm/shim.bats
+#   make all kernel initramfs
+#   ./hack/nested-kvm --timeout 1500 -- bats --tap tests/e2e/kvm/shim.bats
 
 bats_require_minimum_version 1.5.0
-load ../lib/image
-
-RUNTIME=io.containerd.hull.v2
-VIRTIOFSD=/usr/lib/qemu/virtiofsd
+load ../lib/containerd
 
 setup_file() {
-	ROOT_DIR=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
-	B=${BUILD:-build}
-	[[ "$B" = /* ]] || B=$ROOT_DIR/$B
-	export ROOT_DIR B
-	for f in bin/containerd-shim-hull-v2 bin/hull-vmm kernel/bzImage initramfs.cpio.gz; do
-		[ -e "$B/$f" ] || { echo "missing $B/$f (make all kernel initramfs)" >&2; return 1; }
-	done
-	command -v containerd >/dev/null || skip "no containerd"
-	[ -c /dev/kvm ] || skip "no /dev/kvm"
-	"$ROOT_DIR/hack/kvm-check" -q || skip "this /dev/kvm cannot boot Linux (use hack/nested-kvm)"
-	# sockets on tmpfs: the nested VM's shared tree cannot hold them
-	CD=$(mktemp -d /tmp/hull-shim-test.XXXXXX)
-	export CD
-	export HULL_CONFIG=$CD/hull.json HULL_SHIM_ROOT=$CD/shim PATH=$B/bin:$PATH
-	# guests boot under TCG here, slower still when the host is loaded
-	export HULL_SHIM_BOOT_TIMEOUT_MS=120000
-	cat >"$HULL_CONFIG" <<JSON
-{"kernel": "$B/kernel/bzImage", "initramfs": "$B/initramfs.cpio.gz",
- "vmm": "$B/bin/hull-vmm", "virtiofsd": "$VIRTIOFSD", "default_memory_mib": 256,
- "rootfs": "${HULL_TEST_ROOTFS:-block}"}
-JSON
-	cat >"$CD/config.toml" <<TOML
-version = 2
-root = "$CD/root"
-state = "$CD/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$CD/containerd.sock"
-[ttrpc]
-  address = "$CD/containerd.sock.ttrpc"
-[debug]
-  level = "debug"
-TOML
-	# 3>&-: bats waits on fd 3; a daemon holding it would hang the run
-	containerd --config "$CD/config.toml" >"$CD/containerd.log" 2>&1 3>&- &
-	echo $! >"$CD/containerd.pid"
-	for _ in $(seq 100); do
-		[ -S "$CD/containerd.sock" ] && break
-		sleep 0.1
-	done
-	[ -S "$CD/containerd.sock" ] || { cat "$CD/containerd.log" >&2; return 1; }
+	containerd_env
+	containerd_config 'disabled_plugins = ["io.containerd.grpc.v1.cri"]'
+	containerd_start
 	busybox_image_import ctr -a "$CD/containerd.sock" -n hulltest >/dev/null
 	# every event containerd gets, to check what the shim published and in which order
 	ctr -a "$CD/containerd.sock" -n hulltest events >"$CD/events.log" 2>&1 3>&- &
@@ -64,46 +23,12 @@ TOML
 }
 
 teardown_file() {
-	[ -n "${CD:-}" ] || return 0
-	local p
-	# shims of this containerd: their -address is our socket
-	for p in $(pgrep -f -- "-address $CD/containerd.sock "); do kill -9 "$p" 2>/dev/null; done
-	[ -f "$CD/events.pid" ] && kill "$(cat "$CD/events.pid")" 2>/dev/null
-	[ -f "$CD/containerd.pid" ] && kill "$(cat "$CD/containerd.pid")" 2>/dev/null
-	sleep 0.5
-	grep -o " $CD/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$CD"
+	[ -n "${CD:-}" ] && [ -f "$CD/events.pid" ] && kill "$(cat "$CD/events.pid")" 2>/dev/null
+	containerd_cleanup
 }
 
 setup() {
 	IMG=$HULL_TEST_IMAGE
-}
-
-# A hung ctr fails its test instead of holding bats' pipes (and the whole
-# file) until the shard's deadline.
-ctr_() {
-	timeout -k 10 "${HULL_CTR_TIMEOUT:-300}" ctr -a "$CD/containerd.sock" -n hulltest "$@"
-}
-
-# Nothing of a finished task stays: no shim of ours, no hull-vmm, no
-# virtiofsd, no mount under containerd's state, no socket under the shim's
-# root (zombies count as gone).
-no_leftovers() {
-	local p left=
-	for _ in $(seq 50); do
-		left=
-		for p in $(pgrep -f -- "-address $CD/containerd.sock "; pgrep -x hull-vmm; pgrep -x virtiofsd); do
-			[ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)" = Z ] && continue
-			left="$left $p"
-		done
-		[ -z "$left" ] && ! grep -q " $CD/state" /proc/mounts &&
-			[ -z "$(find "$HULL_SHIM_ROOT" -type s 2>/dev/null)" ] && return 0
-		sleep 0.2
-	done
-	for p in $left; do echo "left behind: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2; done
-	grep " $CD/state" /proc/mounts >&2
-	find "$HULL_SHIM_ROOT" -type s >&2
-	return 1
 }
 
 # The task topics containerd saw for container $1, in order, once $2 is among them.
@@ -118,26 +43,13 @@ events_of() {
 	echo "$got"
 }
 
-# Wait until `ctr task ls` shows task $1 with status $2.
-task_status_is() {
-	for _ in $(seq 300); do
-		ctr_ task ls | grep -qE "^$1[[:space:]].*[[:space:]]$2([[:space:]]|$)" && return 0
-		sleep 0.2
-	done
-	ctr_ task ls >&2
-	return 1
-}
-
 teardown() {
 	local t
 	for t in $(ctr_ task ls -q 2>/dev/null); do ctr_ task kill -s SIGKILL "$t" 2>/dev/null || true; done
 	sleep 0.5
 	for t in $(ctr_ task ls -q 2>/dev/null); do ctr_ task rm -f "$t" >/dev/null 2>&1 || true; done
 	for t in $(ctr_ container ls -q 2>/dev/null); do ctr_ container rm "$t" 2>/dev/null || true; done
-	if [ -n "$BATS_TEST_COMPLETED" ]; then :; else
-		echo "--- containerd log (shim lines) ---" >&2
-		grep -a 'containerd-shim-hull-v2\|level=error' "$CD/containerd.log" | tail -40 >&2
-	fi
+	[ -n "$BATS_TEST_COMPLETED" ] || containerd_log_tail
 }
 
 @test "shim: ctr run echo hello prints hello and exits 0, nothing left" {

@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # A busybox OCI image built locally, no registry (`load ../lib/image`).
 #
-#   busybox_image_tar OUT.tar [NAME]   an OCI image layout tarball: one layer
+#   busybox_image_tar OUT.tar [NAME [CMD]]
+#                                      an OCI image layout tarball: one layer
 #                                      (Debian's busybox-static, applets as hard
 #                                      links), its config, manifest and index
 #                                      (annotated io.containerd.image.name=NAME,
-#                                      default docker.io/library/hull-busybox:latest)
+#                                      default docker.io/library/hull-busybox:latest);
+#                                      CMD: the config's Cmd as a JSON array
+#                                      (default ["sh"])
 #   busybox_image_import CTR-ARGS...   build it once per $BATS_FILE_TMPDIR and
 #                                      `ctr CTR-ARGS... image import` it; prints
 #                                      the image name
@@ -29,7 +32,7 @@ _image_blob() {
 }
 
 busybox_image_tar() {
-	local out=$1 name=${2:-$HULL_TEST_IMAGE}
+	local out=$1 name=${2:-$HULL_TEST_IMAGE} cmd=${3:-'["sh"]'}
 	local work
 	work=$(mktemp -d "${TMPDIR:-/tmp}/hull-image.XXXXXX") || return 1
 	local layout=$work/layout rootfs=$work/rootfs
@@ -42,7 +45,7 @@ busybox_image_tar() {
 	layer=$(_image_blob "$work/layer.tar" "$layout") || return 1
 	read -r layer_sum layer_size <<<"$layer"
 	cat >"$work/config.json" <<JSON
-{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:$layer_sum"]},"history":[{"created_by":"hull tests/e2e/lib/image.bash"}]}
+{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":$cmd,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:$layer_sum"]},"history":[{"created_by":"hull tests/e2e/lib/image.bash"}]}
 JSON
 	local cfg cfg_sum cfg_size
 	cfg=$(_image_blob "$work/config.json" "$layout") || return 1
