@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * virtio-net (virtio 1.2 section 5.1) on a host tap device: one receive and
- * one transmit queue, no offloads, a fixed MAC and link status. The tap is
- * opened with IFF_VNET_HDR and a 12-byte header, which has the layout of
- * struct virtio_net_hdr_v1, so frames move between tap and guest buffers
- * with a single readv/writev and no copy.
+ * one transmit queue (no multiqueue), a fixed MAC, link status and, when
+ * asked, the MTU (5.1.3, VIRTIO_NET_F_MTU). The tap is opened with
+ * IFF_VNET_HDR and a 12-byte header, which has the layout of struct
+ * virtio_net_hdr_v1, so frames move between tap and guest buffers with a
+ * single readv/writev and no copy. The tap is named (we open it) or handed
+ * over as an fd (the runtime opened it in the pod's network namespace).
+ *
+ * Offloads (5.1.6.2, 5.1.6.4): when the tap accepts TUNSETOFFLOAD, the
+ * device offers checksum offload and TSO both ways. Frames the guest sends
+ * carry their GSO/checksum request in the header, which tun understands as
+ * is (HOST_TSO*, CSUM). What the tap may hand us is set from what the guest
+ * acked (GUEST_CSUM, GUEST_TSO*), at activation; without mergeable rx
+ * buffers Linux then posts 64 KiB receive chains ("big packets"), so one
+ * frame still fits one chain.
  *
  * Receive: while the guest has posted buffers, read one frame per chain.
  * When it has none, stop watching the tap until the guest kicks the rx
@@ -32,6 +42,11 @@
 #define VNET_HDR_LEN         ((int)sizeof(struct virtio_net_hdr_v1))
 #define MAX_FRAMES_PER_ROUND 256 /* fairness with other fds on the loop */
 
+#define F(bit) (1ull << (bit))
+#define OFFLOAD_FEATURES                                                                           \
+	(F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM) | F(VIRTIO_NET_F_GUEST_TSO4) |          \
+	 F(VIRTIO_NET_F_GUEST_TSO6) | F(VIRTIO_NET_F_HOST_TSO4) | F(VIRTIO_NET_F_HOST_TSO6))
+
 struct net_dev {
 	struct virtio_dev vdev;
 	int tap;
@@ -46,13 +61,40 @@ static int open_tap(const char *name)
 		return -errno;
 	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	int hdr = VNET_HDR_LEN;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int r = -errno;
 		close(fd);
 		return r;
 	}
 	return fd;
+}
+
+/* A tap we were handed must be one with a virtio-net header. */
+static int check_tap(int fd)
+{
+	struct ifreq ifr = {0};
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_VNET_HDR))
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The tun offload flags matching the guest's receive features. */
+static unsigned tun_offloads(uint64_t features)
+{
+	unsigned f = 0;
+	if (features & F(VIRTIO_NET_F_GUEST_CSUM)) {
+		f |= TUN_F_CSUM;
+		if (features & F(VIRTIO_NET_F_GUEST_TSO4))
+			f |= TUN_F_TSO4;
+		if (features & F(VIRTIO_NET_F_GUEST_TSO6))
+			f |= TUN_F_TSO6;
+	}
+	return f;
 }
 
 static void set_polling(struct net_dev *n, bool on)
@@ -149,13 +191,21 @@ static void on_tap(struct vmm_loop *loop, int fd, uint32_t events, void *ctx)
 static int net_activate(struct virtio_dev *d)
 {
 	struct net_dev *n = (struct net_dev *)d;
+	/* Only what the guest can take: a TSO frame to a guest that did not
+	 * ack GUEST_TSO4 would be dropped by its driver. */
+	if ((d->host_features & OFFLOAD_FEATURES) &&
+	    ioctl(n->tap, TUNSETOFFLOAD, tun_offloads(d->features)) < 0)
+		log_warn("virtio-net: TUNSETOFFLOAD: %s", strerror(errno));
 	set_polling(n, true);
 	return 0;
 }
 
 static void net_reset(struct virtio_dev *d)
 {
-	set_polling((struct net_dev *)d, false);
+	struct net_dev *n = (struct net_dev *)d;
+	set_polling(n, false);
+	if (d->host_features & OFFLOAD_FEATURES)
+		ioctl(n->tap, TUNSETOFFLOAD, 0u);
 }
 
 static void net_free(struct virtio_dev *d)
@@ -184,14 +234,32 @@ int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
 	struct net_dev *n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
-	n->tap = open_tap(opts->tap);
-	if (n->tap < 0) {
-		int r = n->tap;
-		log_error("tap %s: %s", opts->tap, strerror(-r));
+	int r;
+	if (opts->tap) {
+		n->tap = open_tap(opts->tap);
+		r = n->tap < 0 ? n->tap : 0;
+	} else {
+		n->tap = opts->fd;
+		r = check_tap(n->tap);
+	}
+	int hdr = VNET_HDR_LEN;
+	if (r == 0 && ioctl(n->tap, TUNSETVNETHDRSZ, &hdr) < 0)
+		r = -errno;
+	if (r < 0) {
+		if (opts->tap)
+			log_error("tap %s: %s", opts->tap, strerror(-r));
+		else
+			log_error("tap fd %d: %s", opts->fd, strerror(-r));
+		if (n->tap >= 0)
+			close(n->tap);
 		free(n);
 		return r;
 	}
-	int r = virtio_dev_init(&n->vdev, &net_ops, VIRTIO_ID_NET, 2, 256, mem, loop);
+	/* Probe: a tap that takes the full set takes any subset later. */
+	bool offloads = ioctl(n->tap, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0;
+	if (offloads)
+		ioctl(n->tap, TUNSETOFFLOAD, 0u); /* nothing until the guest acks */
+	r = virtio_dev_init(&n->vdev, &net_ops, VIRTIO_ID_NET, 2, 256, mem, loop);
 	if (r == 0 && loop)
 		r = vmm_loop_add(loop, n->tap, 0, on_tap, n); /* enabled at activation */
 	if (r < 0) {
@@ -201,7 +269,13 @@ int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
 	}
 	memcpy(n->cfg.mac, opts->mac, 6);
 	n->cfg.status = VIRTIO_NET_S_LINK_UP;
-	n->vdev.host_features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_STATUS);
+	n->vdev.host_features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS);
+	if (offloads)
+		n->vdev.host_features |= OFFLOAD_FEATURES;
+	if (opts->mtu) {
+		n->cfg.mtu = opts->mtu;
+		n->vdev.host_features |= F(VIRTIO_NET_F_MTU);
+	}
 	n->vdev.config = &n->cfg;
 	n->vdev.config_len = sizeof(n->cfg);
 	*out = &n->vdev;
