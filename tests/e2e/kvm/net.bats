@@ -248,3 +248,45 @@ nothing_in_netns() {
 	[[ "$output" != *"eth0"* ]]
 	"$HULL" --root "$R" delete -f c1
 }
+
+# podman with its default network (CNI on Debian 12: bridge + portmap) and a
+# published port: podman makes the namespace and the port forward, hull
+# carries the namespace into the VM.
+@test "net: podman run -p 8080:80: the host reaches the container's port" {
+	command -v podman >/dev/null || skip "no podman"
+	local W=$R.podman
+	mkdir -p "$W"/{root,runroot,tmp}
+	export CONTAINERS_CONF=$W/containers.conf
+	cat >"$CONTAINERS_CONF" <<TOML
+[engine]
+conmon_env_vars = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HULL_CONFIG=$HULL_CONFIG"]
+TOML
+	make_busybox_bundle "$BATS_TEST_TMPDIR/pb" true
+	mkdir -p "$BATS_TEST_TMPDIR/pb/rootfs/www"
+	echo hello-from-podman >"$BATS_TEST_TMPDIR/pb/rootfs/www/index.html"
+	p() {
+		timeout -k 10 300 podman --root "$W/root" --runroot "$W/runroot" --tmpdir "$W/tmp" \
+			--storage-driver vfs --events-backend file --runtime "$HULL" \
+			--cgroup-manager cgroupfs "$@"
+	}
+	run --separate-stderr p run -d --name web -p 8080:80 --log-driver k8s-file \
+		--rootfs "$BATS_TEST_TMPDIR/pb/rootfs" httpd -f -p 80 -h /www
+	echo "status $status, stdout: $output, stderr: $stderr"
+	[ "$status" -eq 0 ]
+	local ip
+	ip=$(p inspect -f '{{.NetworkSettings.IPAddress}}' web)
+	echo "container ip $ip"
+	# the forward from a host address podman's portmap rules cover
+	run curl -sS --max-time 60 "http://$ip:80/"
+	[ "$output" = hello-from-podman ]
+	local host_ip
+	host_ip=$(ip -4 -o addr show scope global | awk '$2 !~ /^(cni|hull|veth)/ {print $4}' | cut -d/ -f1 | head -1)
+	[ -n "$host_ip" ] || host_ip=$(ip -4 -o addr show dev cni-podman0 | awk '{print $4}' | cut -d/ -f1)
+	echo "host ip $host_ip"
+	run curl -sS --max-time 60 "http://$host_ip:8080/"
+	echo "$output"
+	[ "$output" = hello-from-podman ]
+	p rm -f web
+	[ -z "$(pgrep -x hull-vmm)" ]
+	rm -rf "$W"
+}
