@@ -76,9 +76,10 @@ JSON
 # bundle DIR NETNS: busybox + iperf3 with its libraries, httpd and iperf3 servers
 bundle() {
 	local dir=$1 ns=$2 lib
-	# one line: make_busybox_bundle splits arguments at newlines
+	# httpd only once iperf3 listens, so that an answer means both do (one
+	# line: make_busybox_bundle splits arguments at newlines)
 	make_busybox_bundle "$dir" sh -c \
-		'mkdir -p /www && echo hi >/www/index.html && httpd -p 8080 -h /www && exec iperf3 -s'
+		'mkdir -p /www && echo hi >/www/index.html && iperf3 -s & until netstat -ltn | grep -q :5201; do sleep 0.1; done; exec httpd -f -p 8080 -h /www'
 	cp /usr/bin/iperf3 "$dir/rootfs/bin/"
 	for lib in $(ldd /usr/bin/iperf3 | grep -o '/[^ ]*'); do
 		mkdir -p "$dir/rootfs$(dirname "$lib")"
@@ -95,15 +96,22 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else 
 # measure NAME IP: the figures for one running container
 measure() {
 	local name=$1 ip=$2 i
-	# the servers start with the container; wait until they answer
+	# the servers start with the container; wait until they answer (httpd
+	# starts after iperf3 listens)
 	for i in $(seq 600); do
 		curl -s --max-time 2 "http://$ip:8080/" >/dev/null && break
 		sleep 0.5
 	done
-	iperf3 -c "$ip" -t "$T" -J >"$W/$name.fwd.json"
-	iperf3 -c "$ip" -t "$T" -R -J >"$W/$name.rev.json"
-	eval "tcp_$name=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$W/$name.fwd.json")"
-	eval "tcp_rev_$name=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$W/$name.rev.json")"
+	local dir
+	for dir in fwd rev; do
+		iperf3 -c "$ip" -t "$T" $([ $dir = rev ] && echo -R) -J >"$W/$name.$dir.json" || true
+		if jq -e .error "$W/$name.$dir.json" >/dev/null; then
+			echo "bench-net: $name iperf3 $dir: $(jq -r .error "$W/$name.$dir.json")" >&2
+			tail -5 "$W"/*1.out >&2 || true
+		fi
+	done
+	eval "tcp_$name=$(jq '(.end.sum_received.bits_per_second // 0) / 1e6 | floor' "$W/$name.fwd.json")"
+	eval "tcp_rev_$name=$(jq '(.end.sum_received.bits_per_second // 0) / 1e6 | floor' "$W/$name.rev.json")"
 	local ms
 	ms=$(for i in $(seq "$N"); do
 		curl -s -o /dev/null -w '%{time_total}\n' "http://$ip:8080/"
