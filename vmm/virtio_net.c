@@ -12,9 +12,14 @@
  * device offers checksum offload and TSO both ways. Frames the guest sends
  * carry their GSO/checksum request in the header, which tun understands as
  * is (HOST_TSO*, CSUM). What the tap may hand us is set from what the guest
- * acked (GUEST_CSUM, GUEST_TSO*), at activation; without mergeable rx
- * buffers Linux then posts 64 KiB receive chains ("big packets"), so one
- * frame still fits one chain.
+ * acked (GUEST_CSUM, GUEST_TSO*), at activation.
+ *
+ * Mergeable receive buffers (5.1.6.3.1, VIRTIO_NET_F_MRG_RXBUF): the guest
+ * posts small buffers and a frame may span several; num_buffers in the
+ * first one's header says how many. We gather chains until they can hold
+ * the largest frame, readv() straight into them, push the ones the frame
+ * filled and give the rest back. Without the feature each frame takes one
+ * chain (Linux then posts 64 KiB "big packet" chains for TSO).
  *
  * Receive: while the guest has posted buffers, read one frame per chain.
  * When it has none, stop watching the tap until the guest kicks the rx
@@ -40,7 +45,10 @@
 #define RXQ                  0
 #define TXQ                  1
 #define VNET_HDR_LEN         ((int)sizeof(struct virtio_net_hdr_v1))
-#define MAX_FRAMES_PER_ROUND 256 /* fairness with other fds on the loop */
+#define MAX_FRAMES_PER_ROUND 256                    /* fairness with other fds on the loop */
+#define MAX_FRAME            (VNET_HDR_LEN + 65550) /* header + the largest GSO frame */
+#define MRG_CHAINS           64                     /* >= MAX_FRAME / 1500-byte buffers */
+#define MRG_IOV              128
 
 #define F(bit) (1ull << (bit))
 #define OFFLOAD_FEATURES                                                                           \
@@ -52,6 +60,8 @@ struct net_dev {
 	int tap;
 	bool polling; /* tap registered for EPOLLIN */
 	struct virtio_net_config cfg;
+	struct virtq_chain *mrg; /* MRG_CHAINS chains gathered for one frame */
+	struct iovec mrg_iov[MRG_IOV];
 };
 
 static int open_tap(const char *name)
@@ -105,15 +115,92 @@ static void set_polling(struct net_dev *n, bool on)
 	vmm_loop_mod(n->vdev.loop, n->tap, on ? EPOLLIN : 0);
 }
 
+/* Take chains until they hold MAX_FRAME bytes. Returns how many (all
+ * popped), 0 when the guest has not posted enough, -EPROTO for a bad one. */
+static int mrg_gather(struct net_dev *n, struct virtq *vq, unsigned *n_iov)
+{
+	uint64_t space = 0;
+	int k = 0, r = 0;
+	*n_iov = 0;
+	while (space < MAX_FRAME && k < MRG_CHAINS) {
+		struct virtq_chain *c = &n->mrg[k];
+		if ((r = virtq_pop(vq, c)) <= 0)
+			break;
+		k++;
+		/* the header must fit the first buffer; buffers are write-only */
+		if (c->n_out || !c->n_in || (k == 1 && c->in_len < (uint64_t)VNET_HDR_LEN)) {
+			r = -EPROTO;
+			break;
+		}
+		if (*n_iov + c->n_in > MRG_IOV) {
+			virtq_unpop(vq);
+			k--;
+			break;
+		}
+		memcpy(&n->mrg_iov[*n_iov], c->iov, c->n_in * sizeof(struct iovec));
+		*n_iov += c->n_in;
+		space += c->in_len;
+	}
+	if (r < 0 || space < MAX_FRAME) {
+		for (int i = 0; i < k; i++)
+			virtq_unpop(vq);
+		return r < 0 ? r : 0;
+	}
+	return k;
+}
+
+/* Mergeable rx: one frame over as many chains as it needs. 1: a frame went
+ * in, 0: no frame or not enough buffers (*starved), <0: bad buffer. */
+static int rx_one_mrg(struct net_dev *n, struct virtq *vq, bool *starved)
+{
+	unsigned n_iov;
+	int k = mrg_gather(n, vq, &n_iov);
+	if (k <= 0) {
+		*starved = k == 0;
+		return k;
+	}
+	ssize_t got = readv(n->tap, n->mrg_iov, (int)n_iov);
+	if (got < 0) {
+		for (int i = 0; i < k; i++)
+			virtq_unpop(vq);
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("virtio-net: tap read: %s", strerror(errno));
+		return 0;
+	}
+	uint16_t used = 0;
+	for (uint64_t rem = (uint64_t)got; used < k && rem > 0; used++)
+		rem -= rem < n->mrg[used].in_len ? rem : n->mrg[used].in_len;
+	if (used == 0)
+		used = 1; /* an empty read still fills the header's buffer */
+	virtq_chain_write(&n->mrg[0], offsetof(struct virtio_net_hdr_v1, num_buffers), &used, 2);
+	uint64_t rem = (uint64_t)got;
+	for (uint16_t i = 0; i < used; i++) {
+		uint32_t len = (uint32_t)(rem < n->mrg[i].in_len ? rem : n->mrg[i].in_len);
+		virtq_push(vq, &n->mrg[i], len);
+		rem -= len;
+	}
+	/* the chains the frame did not need go back, last popped first */
+	for (int i = used; i < k; i++)
+		virtq_unpop(vq);
+	return 1;
+}
+
 /* Move frames from the tap into rx buffers. dev->lock held. */
 static void rx_fill(struct net_dev *n)
 {
 	struct virtio_dev *d = &n->vdev;
 	struct virtq *vq = &d->vqs[RXQ];
 	struct virtq_chain c;
-	bool pushed = false;
+	bool pushed = false, starved = false;
+	bool mrg = n->mrg && (d->features & F(VIRTIO_NET_F_MRG_RXBUF));
 	int r = 0;
 	for (int i = 0; i < MAX_FRAMES_PER_ROUND; i++) {
+		if (mrg) {
+			if ((r = rx_one_mrg(n, vq, &starved)) <= 0)
+				break;
+			pushed = true;
+			continue;
+		}
 		if ((r = virtq_pop(vq, &c)) <= 0)
 			break;
 		if (c.n_in == 0 || c.in_len < (uint64_t)VNET_HDR_LEN) {
@@ -140,8 +227,9 @@ static void rx_fill(struct net_dev *n)
 		virtio_dev_fail(d, "receive queue: bad buffer (%s)", strerror(-r));
 		return;
 	}
-	/* No buffers left: stop reading until the guest posts more. */
-	set_polling(n, virtq_has_avail(vq));
+	/* No (or too few) buffers left: stop reading until the guest posts
+	 * more; its kick calls us again. */
+	set_polling(n, !starved && virtq_has_avail(vq));
 }
 
 static void tx_drain(struct net_dev *n)
@@ -217,6 +305,7 @@ static void net_free(struct virtio_dev *d)
 		close(n->tap);
 	}
 	virtio_dev_exit(d);
+	free(n->mrg);
 	free(n);
 }
 
@@ -272,6 +361,9 @@ int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
 	n->vdev.host_features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS);
 	if (offloads)
 		n->vdev.host_features |= OFFLOAD_FEATURES;
+	/* without the gather space, no mergeable buffers: one frame per chain */
+	if ((n->mrg = calloc(MRG_CHAINS, sizeof(*n->mrg))))
+		n->vdev.host_features |= F(VIRTIO_NET_F_MRG_RXBUF);
 	if (opts->mtu) {
 		n->cfg.mtu = opts->mtu;
 		n->vdev.host_features |= F(VIRTIO_NET_F_MTU);
