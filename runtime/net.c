@@ -497,9 +497,22 @@ int rt_net_teardown(const char *netns, char *const *links, size_t n_links, struc
 		return 0;
 	}
 	struct ns_guard g;
-	int r = ns_enter(netns, &g, err);
-	if (r < 0)
+	struct err *e = NULL;
+	int r = ns_enter(netns, &g, &e);
+	if (r == -EINVAL) {
+		/* the file is there but no namespace is mounted on it any more
+		 * (unmounted by its owner): its devices went with it */
+		log_debug("%s: %s: nothing to remove", netns, err_msg(e));
+		err_free(&e);
+		return 0;
+	}
+	if (r < 0) {
+		if (err)
+			*err = e;
+		else
+			err_free(&e);
 		return r;
+	}
 	struct nl_sock *sk = NULL;
 	int first = nl_open(&sk, err);
 	for (size_t i = 0; sk && i < n_links; i++) {
