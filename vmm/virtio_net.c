@@ -60,7 +60,15 @@ struct net_dev {
 	int tap;
 	bool polling; /* tap registered for EPOLLIN */
 	struct virtio_net_config cfg;
-	struct virtq_chain *mrg; /* MRG_CHAINS chains gathered for one frame */
+	/* mergeable rx: the chains gathered for one frame, their buffers in order */
+	struct virtq_chain scratch;
+	struct {
+		uint16_t head;
+		uint64_t len;
+	} mrg[MRG_CHAINS];
+	int mrg_k; /* how many are held */
+	unsigned mrg_niov;
+	uint64_t mrg_space;
 	struct iovec mrg_iov[MRG_IOV];
 };
 
@@ -115,73 +123,95 @@ static void set_polling(struct net_dev *n, bool on)
 	vmm_loop_mod(n->vdev.loop, n->tap, on ? EPOLLIN : 0);
 }
 
-/* Take chains until they hold MAX_FRAME bytes. Returns how many (all
- * popped), 0 when the guest has not posted enough, -EPROTO for a bad one. */
-static int mrg_gather(struct net_dev *n, struct virtq *vq, unsigned *n_iov)
+/* Take chains until they hold MAX_FRAME bytes. Chains stay taken across
+ * calls (n->mrg_k): when the guest has posted too few, we wait holding
+ * them, so the ring is empty and virtq_pop() has asked for a kick on the
+ * next buffer (giving them back would leave avail_event behind the
+ * driver's index, and no kick would come). Returns 1 when enough are
+ * held, 0 when not (yet), -EPROTO for a bad buffer. */
+static int mrg_gather(struct net_dev *n, struct virtq *vq)
 {
-	uint64_t space = 0;
-	int k = 0, r = 0;
-	*n_iov = 0;
-	while (space < MAX_FRAME && k < MRG_CHAINS) {
-		struct virtq_chain *c = &n->mrg[k];
+	int r = 1;
+	struct virtq_chain *c = &n->scratch;
+	while (n->mrg_space < MAX_FRAME && n->mrg_k < MRG_CHAINS) {
 		if ((r = virtq_pop(vq, c)) <= 0)
-			break;
-		k++;
+			return r;
 		/* the header must fit the first buffer; buffers are write-only */
-		if (c->n_out || !c->n_in || (k == 1 && c->in_len < (uint64_t)VNET_HDR_LEN)) {
-			r = -EPROTO;
+		if (c->n_out || !c->n_in || (n->mrg_k == 0 && c->in_len < (uint64_t)VNET_HDR_LEN))
+			return -EPROTO;
+		if (n->mrg_niov + c->n_in > MRG_IOV) {
+			virtq_unpop(vq);
 			break;
 		}
-		if (*n_iov + c->n_in > MRG_IOV) {
-			virtq_unpop(vq);
-			k--;
-			break;
+		n->mrg[n->mrg_k].head = c->head;
+		n->mrg[n->mrg_k].len = c->in_len;
+		n->mrg_k++;
+		memcpy(&n->mrg_iov[n->mrg_niov], c->iov, c->n_in * sizeof(struct iovec));
+		n->mrg_niov += c->n_in;
+		n->mrg_space += c->in_len;
+	}
+	return n->mrg_space >= MAX_FRAME ? 1 : -EPROTO; /* a ring of tiny buffers */
+}
+
+/* Write into the gathered buffers at off (the header: in the first one). */
+static void mrg_write(struct net_dev *n, size_t off, const void *src, size_t len)
+{
+	for (unsigned i = 0; i < n->mrg_niov && len; i++) {
+		size_t l = n->mrg_iov[i].iov_len;
+		if (off >= l) {
+			off -= l;
+			continue;
 		}
-		memcpy(&n->mrg_iov[*n_iov], c->iov, c->n_in * sizeof(struct iovec));
-		*n_iov += c->n_in;
-		space += c->in_len;
+		size_t k = l - off < len ? l - off : len;
+		memcpy((uint8_t *)n->mrg_iov[i].iov_base + off, src, k);
+		src = (const uint8_t *)src + k;
+		len -= k;
+		off = 0;
 	}
-	if (r < 0 || space < MAX_FRAME) {
-		for (int i = 0; i < k; i++)
-			virtq_unpop(vq);
-		return r < 0 ? r : 0;
-	}
-	return k;
+}
+
+static void mrg_forget(struct net_dev *n)
+{
+	n->mrg_k = 0;
+	n->mrg_niov = 0;
+	n->mrg_space = 0;
 }
 
 /* Mergeable rx: one frame over as many chains as it needs. 1: a frame went
  * in, 0: no frame or not enough buffers (*starved), <0: bad buffer. */
 static int rx_one_mrg(struct net_dev *n, struct virtq *vq, bool *starved)
 {
-	unsigned n_iov;
-	int k = mrg_gather(n, vq, &n_iov);
-	if (k <= 0) {
-		*starved = k == 0;
-		return k;
+	int r = mrg_gather(n, vq);
+	if (r <= 0) {
+		*starved = r == 0;
+		return r;
 	}
-	ssize_t got = readv(n->tap, n->mrg_iov, (int)n_iov);
+	ssize_t got = readv(n->tap, n->mrg_iov, (int)n->mrg_niov);
 	if (got < 0) {
-		for (int i = 0; i < k; i++)
-			virtq_unpop(vq);
+		/* keep the chains for the next frame */
 		if (errno != EAGAIN && errno != EINTR)
 			log_warn("virtio-net: tap read: %s", strerror(errno));
 		return 0;
 	}
+	int k = n->mrg_k;
 	uint16_t used = 0;
 	for (uint64_t rem = (uint64_t)got; used < k && rem > 0; used++)
-		rem -= rem < n->mrg[used].in_len ? rem : n->mrg[used].in_len;
+		rem -= rem < n->mrg[used].len ? rem : n->mrg[used].len;
 	if (used == 0)
 		used = 1; /* an empty read still fills the header's buffer */
-	virtq_chain_write(&n->mrg[0], offsetof(struct virtio_net_hdr_v1, num_buffers), &used, 2);
+	mrg_write(n, offsetof(struct virtio_net_hdr_v1, num_buffers), &used, 2);
 	uint64_t rem = (uint64_t)got;
 	for (uint16_t i = 0; i < used; i++) {
-		uint32_t len = (uint32_t)(rem < n->mrg[i].in_len ? rem : n->mrg[i].in_len);
-		virtq_push(vq, &n->mrg[i], len);
+		uint32_t len = (uint32_t)(rem < n->mrg[i].len ? rem : n->mrg[i].len);
+		n->scratch.head = n->mrg[i].head;
+		virtq_push(vq, &n->scratch, len);
 		rem -= len;
 	}
-	/* the chains the frame did not need go back, last popped first */
+	/* The chains the frame did not need go back (the last popped ones);
+	 * the caller goes on reading, so the next pops move avail_event on. */
 	for (int i = used; i < k; i++)
 		virtq_unpop(vq);
+	mrg_forget(n);
 	return 1;
 }
 
@@ -192,7 +222,7 @@ static void rx_fill(struct net_dev *n)
 	struct virtq *vq = &d->vqs[RXQ];
 	struct virtq_chain c;
 	bool pushed = false, starved = false;
-	bool mrg = n->mrg && (d->features & F(VIRTIO_NET_F_MRG_RXBUF));
+	bool mrg = d->features & F(VIRTIO_NET_F_MRG_RXBUF);
 	int r = 0;
 	for (int i = 0; i < MAX_FRAMES_PER_ROUND; i++) {
 		if (mrg) {
@@ -292,6 +322,7 @@ static void net_reset(struct virtio_dev *d)
 {
 	struct net_dev *n = (struct net_dev *)d;
 	set_polling(n, false);
+	mrg_forget(n); /* the queue and what it held are gone */
 	if (d->host_features & OFFLOAD_FEATURES)
 		ioctl(n->tap, TUNSETOFFLOAD, 0u);
 }
@@ -305,7 +336,6 @@ static void net_free(struct virtio_dev *d)
 		close(n->tap);
 	}
 	virtio_dev_exit(d);
-	free(n->mrg);
 	free(n);
 }
 
@@ -361,9 +391,7 @@ int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
 	n->vdev.host_features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS);
 	if (offloads)
 		n->vdev.host_features |= OFFLOAD_FEATURES;
-	/* without the gather space, no mergeable buffers: one frame per chain */
-	if ((n->mrg = calloc(MRG_CHAINS, sizeof(*n->mrg))))
-		n->vdev.host_features |= F(VIRTIO_NET_F_MRG_RXBUF);
+	n->vdev.host_features |= F(VIRTIO_NET_F_MRG_RXBUF);
 	if (opts->mtu) {
 		n->cfg.mtu = opts->mtu;
 		n->vdev.host_features |= F(VIRTIO_NET_F_MTU);
