@@ -11,6 +11,8 @@
 #   http_ms_{hull,crun}       median of N (default 50) HTTP requests to
 #                             busybox httpd in the container (curl time_total)
 #   *_ratio                   hull / crun
+# VMM_ALT=/path/to/hull-vmm adds the same figures for that VMM build as
+# "hullalt" (an A/B of a VMM change in the same run).
 # Needs a /dev/kvm that boots Linux, e.g.
 #   ./hack/nested-kvm --timeout 1500 -- tests/bench/bench-net.sh
 # Under nested TCG every guest-side figure is far below real KVM.
@@ -129,10 +131,20 @@ done
 bundle "$W/bh" "hullbh$$"
 bundle "$W/bc" "hullbc$$"
 
-"$HULL" --root "$R" run -d -b "$W/bh" h1 </dev/null >"$W/h1.out" 2>&1 ||
-	{ echo "bench-net: hull run failed: $(tail -3 "$W/h1.out")" >&2; exit 1; }
-measure hull "$(ns_ip "hullbh$$")"
-"$HULL" --root "$R" delete -f h1
+# run_hull NAME: the hull figures with the VMM the config names
+run_hull() {
+	"$HULL" --root "$R" run -d -b "$W/bh" h1 </dev/null >"$W/h1.out" 2>&1 ||
+		{ echo "bench-net: hull run failed: $(tail -3 "$W/h1.out")" >&2; exit 1; }
+	# the virtio feature bits the guest driver acked (bit 15: MRG_RXBUF)
+	echo "features_$1=$("$HULL" --root "$R" exec h1 sh -c 'cat /sys/bus/virtio/drivers/virtio_net/virtio*/features' </dev/null)"
+	measure "$1" "$(ns_ip "hullbh$$")"
+	"$HULL" --root "$R" delete -f h1
+}
+run_hull hull
+if [ -n "${VMM_ALT:-}" ]; then
+	jq --arg v "$VMM_ALT" '.vmm = $v' "$HULL_CONFIG" >"$HULL_CONFIG.alt"
+	HULL_CONFIG=$HULL_CONFIG.alt run_hull hullalt
+fi
 
 crun --root "$W/crun" run -d -b "$W/bc" c1 </dev/null >"$W/c1.out" 2>&1 ||
 	{ echo "bench-net: crun run failed: $(tail -3 "$W/c1.out")" >&2; exit 1; }
@@ -148,4 +160,9 @@ echo "tcp_rev_mbps_ratio=$(ratio "$tcp_rev_hull" "$tcp_rev_crun")"
 echo "http_ms_hull=$http_hull"
 echo "http_ms_crun=$http_crun"
 echo "http_ms_ratio=$(ratio "$http_hull" "$http_crun")"
+if [ -n "${VMM_ALT:-}" ]; then
+	echo "tcp_mbps_hullalt=$tcp_hullalt"
+	echo "tcp_rev_mbps_hullalt=$tcp_rev_hullalt"
+	echo "http_ms_hullalt=$http_hullalt"
+fi
 exit 0
