@@ -33,7 +33,7 @@ Q := @
 say = @printf '  %-8s %s\n' $(1) $(2);
 endif
 
-CPPFLAGS := -D_GNU_SOURCE -Ilib/include -Ioci/include -Ivmm/include -Iruntime/include \
+CPPFLAGS := -D_GNU_SOURCE -I/usr/include/libnl3 -Ilib/include -Ioci/include -Ivmm/include -Iruntime/include \
 	-I$(BUILD)/gen
 CFLAGS   := -std=gnu11 -O2 -g -fno-strict-aliasing -Wall -Wextra -Wformat=2 \
 	-Wmissing-prototypes -Wstrict-prototypes -Wno-unused-parameter -Werror -MMD -MP

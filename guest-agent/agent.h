@@ -157,4 +157,12 @@ int agent_stdio_serve(struct agent *a, int listen_fd);
 int agent_stdio_header_parse(char *line, char **id, char **exec_id, enum agent_stream *stream,
 			     struct err **err);
 
+/* network.c: UpdateNetwork. check validates a decoded request (bounds,
+ * lengths, names; no kernel calls); apply sets up the guest's interfaces,
+ * addresses and routes (PID 1 only). */
+struct Hull__Agent__V1__UpdateNetworkRequest;
+int agent_network_check(const struct Hull__Agent__V1__UpdateNetworkRequest *req, struct err **err);
+int agent_network_apply(struct agent *a, const struct Hull__Agent__V1__UpdateNetworkRequest *req,
+			struct err **err);
+
 #endif

@@ -16,10 +16,10 @@ AGENT_LIBS := $(BUILD)/lib/libhull-agent.a $(BUILD)/lib/libhull-agentproto.a \
 	$(BUILD)/lib/libhull-oci.a $(BUILD)/lib/libhull-lib.a
 ifeq ($(SANITIZE)$(FUZZ),)
 AGENT_LDFLAGS := -static -s
-AGENT_SYSLIBS := -lseccomp -lcap -l:libyajl_s.a -lprotobuf-c -lpthread
+AGENT_SYSLIBS := -lseccomp -lcap -l:libyajl_s.a -lprotobuf-c -lnl-route-3 -lnl-3 -lpthread
 else
 AGENT_LDFLAGS :=
-AGENT_SYSLIBS := -lseccomp -lcap -lyajl -lprotobuf-c -lpthread
+AGENT_SYSLIBS := -lseccomp -lcap -lyajl -lprotobuf-c -lnl-route-3 -lnl-3 -lpthread
 endif
 
 $(AGENT_STATIC): $(call objs,guest-agent/main.c) $(AGENT_LIBS)

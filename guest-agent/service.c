@@ -115,6 +115,7 @@ static const struct {
     {"RemoveContainer", &PB(remove_container_request__descriptor)},
     {"GetOOMEvent", &PB(get_oomevent_request__descriptor)},
     {"SetTime", &PB(set_time_request__descriptor)},
+    {"UpdateNetwork", &PB(update_network_request__descriptor)},
 };
 
 int agent_service_decode(const char *method, const uint8_t *buf, size_t len, ProtobufCMessage **out,
@@ -139,6 +140,8 @@ int agent_service_decode(const char *method, const uint8_t *buf, size_t len, Pro
 					r = err_set(err, 0, "mounts[%zu]: target must be absolute",
 						    k);
 		}
+		if (r == 0 && strcmp(method, "UpdateNetwork") == 0)
+			r = agent_network_check((void *)m, err);
 		if (r < 0) {
 			protobuf_c_message_free_unpacked(m, NULL);
 			return err_wrap(err, "%s", method);
@@ -376,6 +379,18 @@ static int h_settime(struct agent *a, ProtobufCMessage *m, struct ttrpc_response
 	return reply_empty(resp);
 }
 
+static int h_network(struct agent *a, ProtobufCMessage *m, struct ttrpc_response *resp)
+{
+	struct err *err = NULL;
+	if (agent_network_apply(a, (void *)m, &err) < 0) {
+		log_error("UpdateNetwork: %s", err_msg(err));
+		ttrpc_response_error(resp, TTRPC_INTERNAL, "%s", err_msg(err));
+		err_free(&err);
+		return 0;
+	}
+	return reply_empty(resp);
+}
+
 static int dispatch(void *ctx, const struct ttrpc_request *req, struct ttrpc_response *resp)
 {
 	struct agent *a = ctx;
@@ -413,6 +428,8 @@ static int dispatch(void *ctx, const struct ttrpc_request *req, struct ttrpc_res
 		h_remove(a, m, resp);
 	else if (!strcmp(me, "SetTime"))
 		h_settime(a, m, resp);
+	else if (!strcmp(me, "UpdateNetwork"))
+		h_network(a, m, resp);
 	else
 		agent_service_query(a, me, m, resp, req->timeout_nano);
 	protobuf_c_message_free_unpacked(m, NULL);
@@ -436,6 +453,7 @@ static const struct ttrpc_method methods[] = {
     {AGENT_SERVICE, "RemoveContainer", dispatch},
     {AGENT_SERVICE, "GetOOMEvent", dispatch},
     {AGENT_SERVICE, "SetTime", dispatch},
+    {AGENT_SERVICE, "UpdateNetwork", dispatch},
 };
 
 int agent_service_new(struct agent *a, struct ttrpc_server **out, struct err **err)

@@ -9,13 +9,13 @@ BUILD="build-essential gcc clang lld llvm libclang-rt-14-dev pkg-config clang-fo
   libseccomp-dev libcap-dev libyajl-dev libnl-3-dev libnl-route-3-dev
   libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev liburing-dev"
 TEST="libcmocka-dev bats jq socat expect tmux python3 python3-grpcio python3-protobuf
-  protobuf-compiler iproute2 iptables procps psmisc
+  protobuf-compiler iproute2 iptables procps psmisc curl
   util-linux e2fsprogs kmod cpio xz-utils"
 KERNEL="linux-source-6.1 bc flex bison libelf-dev libssl-dev lz4"
 NESTED="qemu-system-x86 qemu-system-common qemu-utils linux-image-amd64 busybox-static"
 CLIENTS="containerd runc crun runsc podman docker.io containernetworking-plugins
   umoci skopeo criu conmon"
-BENCH="hyperfine gnuplot-nox"
+BENCH="hyperfine gnuplot-nox iperf3"
 
 PKGS=$(echo $BUILD $TEST $KERNEL $NESTED $CLIENTS $BENCH)
 

@@ -17,6 +17,7 @@
 #include "lib/ttrpc.h"
 #include "lib/vsock_client.h"
 #include "runtime/agent_client.h"
+#include "runtime/net.h"
 
 #define SERVICE         "hull.agent.v1.Agent"
 #define PORT_API        1024
@@ -462,6 +463,53 @@ int rt_agent_set_time(struct rt_agent *a, int64_t sec, int64_t nsec, struct err 
 	req.sec = sec;
 	req.nsec = nsec;
 	return call(a, "SetTime", &req.base, EMPTY_DESC, CALL_TIMEOUT_MS, NULL, err);
+}
+
+/* The request points into net: nothing here outlives the call. */
+int rt_agent_update_network(struct rt_agent *a, const struct rt_net *net, struct err **err)
+{
+	Hull__Agent__V1__UpdateNetworkRequest req = HULL__AGENT__V1__UPDATE_NETWORK_REQUEST__INIT;
+	Hull__Agent__V1__Interface ifs[RT_NET_MAX_LINKS], *ifp[RT_NET_MAX_LINKS];
+	Hull__Agent__V1__IPAddress addrs[RT_NET_MAX_LINKS][RT_NET_MAX_ADDRS];
+	Hull__Agent__V1__IPAddress *addrp[RT_NET_MAX_LINKS][RT_NET_MAX_ADDRS];
+	Hull__Agent__V1__Route routes[RT_NET_MAX_ROUTES], *routep[RT_NET_MAX_ROUTES];
+	for (size_t i = 0; i < net->n_links; i++) {
+		const struct rt_net_link *k = &net->links[i];
+		hull__agent__v1__interface__init(&ifs[i]);
+		ifs[i].name = (char *)k->name;
+		ifs[i].mac = (ProtobufCBinaryData){6, (uint8_t *)k->mac};
+		ifs[i].mtu = k->mtu;
+		for (size_t j = 0; j < k->n_addrs; j++) {
+			hull__agent__v1__ipaddress__init(&addrs[i][j]);
+			addrs[i][j].address = (ProtobufCBinaryData){
+			    k->addrs[j].family == 4 ? 4 : 16, (uint8_t *)k->addrs[j].addr};
+			addrs[i][j].prefix_len = k->addrs[j].prefix;
+			addrp[i][j] = &addrs[i][j];
+		}
+		ifs[i].addresses = addrp[i];
+		ifs[i].n_addresses = k->n_addrs;
+		ifp[i] = &ifs[i];
+	}
+	for (size_t i = 0; i < net->n_routes; i++) {
+		const struct rt_net_route *x = &net->routes[i];
+		size_t len = x->family == 4 ? 4 : 16;
+		hull__agent__v1__route__init(&routes[i]);
+		routes[i].family = x->family;
+		if (x->has_dst)
+			routes[i].destination = (ProtobufCBinaryData){len, (uint8_t *)x->dst};
+		routes[i].destination_len = x->dst_len;
+		if (x->has_gw)
+			routes[i].gateway = (ProtobufCBinaryData){len, (uint8_t *)x->gw};
+		routes[i].device = (char *)net->links[x->link].name;
+		routes[i].scope = x->scope;
+		routes[i].metric = x->metric;
+		routep[i] = &routes[i];
+	}
+	req.interfaces = ifp;
+	req.n_interfaces = net->n_links;
+	req.routes = routep;
+	req.n_routes = net->n_routes;
+	return call(a, "UpdateNetwork", &req.base, EMPTY_DESC, CALL_TIMEOUT_MS, NULL, err);
 }
 
 int rt_agent_attach(struct rt_agent *a, const char *id, const char *exec_id, const char *stream,

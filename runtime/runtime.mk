@@ -8,7 +8,7 @@ $(eval $(call static_lib,hull-agentclient,$(rt_agent_SRCS)))
 # --root, host process tracking. Used by the hull CLI and the shim.
 rt_SRCS := runtime/json.c runtime/config.c runtime/state_json.c runtime/proc.c runtime/store.c \
 	runtime/teardown.c runtime/sandbox.c runtime/monitor.c runtime/monitor_relay.c \
-	runtime/shared_dir.c runtime/pod.c
+	runtime/shared_dir.c runtime/pod.c runtime/net.c
 $(eval $(call static_lib,hull-runtime,$(rt_SRCS)))
 
 # The hull CLI: the flag parser and the ops commands' value parsers are a library

@@ -28,6 +28,7 @@
 #include "oci/spec.h"
 #include "runtime/agent_client.h"
 #include "runtime/config.h"
+#include "runtime/net.h"
 #include "runtime/sandbox.h"
 #include "runtime/state.h"
 #include "vmm/vmm.h"
@@ -225,7 +226,8 @@ static int make_image(struct rt_container *c, struct err **err)
 }
 
 static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
-		     const struct rt_config *cfg, bool tie, bool shared, struct err **err)
+		     const struct rt_config *cfg, bool tie, bool shared, const struct rt_net *net,
+		     struct err **err)
 {
 	struct rt_state *st = &c->state;
 	unsigned mem, vcpus;
@@ -259,6 +261,16 @@ static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
 	if (shared) {
 		vc.fs[0] = (struct vmm_fs){.tag = RT_SHARED_TAG, .socket = st->virtiofsd[0].socket};
 		vc.n_fs = 1;
+	}
+	/* one virtio-net per interface of the pod, with its MAC and MTU */
+	char macs[RT_NET_MAX_LINKS][18];
+	for (size_t i = 0; net && i < net->n_links && i < VMM_MAX_NETS; i++) {
+		const uint8_t *m = net->links[i].mac;
+		snprintf(macs[i], sizeof(macs[i]), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+			 m[2], m[3], m[4], m[5]);
+		vc.nets[i] = (struct vmm_net){
+		    .fd = net->links[i].tap_fd, .mac = macs[i], .mtu = net->links[i].mtu};
+		vc.n_nets++;
 	}
 	struct vmm_spawn_opts so = {.size = sizeof(so),
 				    .binary = cfg->vmm,
@@ -318,7 +330,8 @@ static int wait_agent(struct rt_container *c, int timeout_ms, struct rt_agent **
 }
 
 static int create_in_guest(struct rt_container *c, const struct oci_spec *spec,
-			   const struct rt_sandbox_create *o, bool shared, struct err **err)
+			   const struct rt_sandbox_create *o, bool shared, const struct rt_net *net,
+			   struct err **err)
 {
 	int timeout_ms = o->boot_timeout_ms > 0 ? o->boot_timeout_ms : RT_BOOT_TIMEOUT_MS;
 	struct rt_agent *agent = NULL;
@@ -327,7 +340,11 @@ static int create_in_guest(struct rt_container *c, const struct oci_spec *spec,
 		return r;
 	_cleanup_free_ char *json = NULL;
 	size_t len = 0;
-	r = oci_spec_to_json(spec, &json, &len, err);
+	/* the network before the container: its process may use it at once */
+	if (net && net->n_links)
+		r = rt_agent_update_network(agent, net, err);
+	if (r >= 0)
+		r = oci_spec_to_json(spec, &json, &len, err);
 	if (r >= 0) {
 		/* the shared directory first, in the container's mount namespace */
 		static const struct rt_agent_mount shared_mount = {
@@ -446,6 +463,27 @@ static int check_host_files(const struct rt_config *cfg, struct err **err)
 	return 0;
 }
 
+/* The pod's network namespace joined to taps, recorded before anything is
+ * made there so that a failure at any later point is cleaned up. */
+static int setup_net(struct rt_container *c, const char *netns, struct rt_net *net,
+		     struct err **err)
+{
+	struct rt_state *st = &c->state;
+	if (!(st->netns = strdup(netns)))
+		return err_set(err, ENOMEM, "network");
+	int r = rt_net_setup(netns, net, err);
+	if (r < 0)
+		return r;
+	if (net->n_links && !(st->net_links = calloc(net->n_links, sizeof(char *))))
+		return err_set(err, ENOMEM, "network");
+	for (size_t i = 0; i < net->n_links; i++) {
+		if (!(st->net_links[i] = strdup(net->links[i].name)))
+			return err_set(err, ENOMEM, "network");
+		st->n_net_links++;
+	}
+	return rt_container_save(c, err);
+}
+
 int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **out,
 		      struct err **err)
 {
@@ -461,6 +499,9 @@ int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **o
 	if ((r = oci_spec_load(bundle, &spec, err)) < 0 || (r = oci_spec_validate(spec, err)) < 0)
 		return err_wrap(err, "bundle %s", bundle);
 	if ((r = check_host_files(o->cfg, err)) < 0)
+		return err_wrap(err, "container %s", o->id);
+	const char *netns = NULL;
+	if ((r = rt_net_from_spec(spec, &netns, err)) < 0)
 		return err_wrap(err, "container %s", o->id);
 
 	struct rt_state st;
@@ -478,10 +519,16 @@ int rt_sandbox_create(const struct rt_sandbox_create *o, struct rt_container **o
 	r = o->cfg->rootfs_block ? make_image(c, err) : 0;
 	if (r >= 0 && shared && (r = rt_shared_dir_setup(c, spec, o->cfg->rootfs_block, err)) >= 0)
 		r = start_virtiofsd(c, o->cfg, o->tie_to_caller, err);
+	_cleanup_free_ struct rt_net *net = netns ? calloc(1, sizeof(*net)) : NULL;
+	if (r >= 0 && netns)
+		r = net ? setup_net(c, netns, net, err) : err_set(err, ENOMEM, "network");
 	if (r >= 0)
-		r = start_vmm(c, spec, o->cfg, o->tie_to_caller, shared, err);
+		r = start_vmm(c, spec, o->cfg, o->tie_to_caller, shared, net, err);
+	/* the VMM holds the taps now: they live and die with it */
+	if (net)
+		rt_net_close(net);
 	if (r >= 0)
-		r = create_in_guest(c, spec, o, shared, err);
+		r = create_in_guest(c, spec, o, shared, net, err);
 	if (r >= 0) {
 		c->state.status = RT_STATUS_CREATED;
 		r = rt_container_save(c, err);

@@ -13,6 +13,7 @@
 #include "json.h"
 #include "lib/cleanup.h"
 #include "lib/err.h"
+#include "runtime/net.h"
 #include "runtime/state.h"
 
 static const char *const status_names[] = {
@@ -76,6 +77,10 @@ void rt_state_free(struct rt_state *st)
 		free(st->virtiofsd[i].shared);
 	}
 	free(st->virtiofsd);
+	free(st->netns);
+	for (size_t i = 0; i < st->n_net_links; i++)
+		free(st->net_links[i]);
+	free(st->net_links);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -137,6 +142,15 @@ static int gen_state(yajl_gen g, const struct rt_state *st)
 		r = rt_json_kv_str(g, "console_log", st->console_log);
 	if (r >= 0)
 		r = gen_virtiofsd(g, st);
+	if (r >= 0 && st->netns) {
+		r = rt_json_kv_str(g, "netns", st->netns);
+		if (r >= 0 && (r = rt_json_str(g, "net_links")) >= 0) {
+			yajl_gen_array_open(g);
+			for (size_t i = 0; i < st->n_net_links && r >= 0; i++)
+				r = rt_json_str(g, st->net_links[i]);
+			yajl_gen_array_close(g);
+		}
+	}
 	yajl_gen_map_close(g);
 	return r;
 }
@@ -276,14 +290,39 @@ static int get_virtiofsd(yajl_val v, struct rt_state *st, struct err **err)
 	return 0;
 }
 
+static int get_net_links(yajl_val v, struct rt_state *st, struct err **err)
+{
+	if (!YAJL_IS_ARRAY(v))
+		return err_set(err, 0, "net_links: expected an array");
+	size_t n = v->u.array.len;
+	if (n > RT_NET_MAX_LINKS)
+		return err_set(err, 0, "net_links: more than %d entries", RT_NET_MAX_LINKS);
+	if (n == 0)
+		return 0;
+	if (!(st->net_links = calloc(n, sizeof(*st->net_links))))
+		return err_set(err, ENOMEM, "net_links");
+	for (size_t i = 0; i < n; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "net_links[%zu]", i);
+		int r = get_str(v->u.array.values[i], name, &st->net_links[i], err);
+		if (r < 0)
+			return r;
+		st->n_net_links++;
+		size_t len = strlen(st->net_links[i]);
+		if (len == 0 || len >= 16 || strchr(st->net_links[i], '/'))
+			return err_set(err, 0, "%s: not an interface name", name);
+	}
+	return 0;
+}
+
 /* One top-level field; a field given twice is refused (yajl keeps both). */
 static int get_field(struct rt_state *st, const char *k, yajl_val v, unsigned *seen,
 		     struct err **err)
 {
 	static const char *const fields[] = {
-	    "id",        "bundle",      "rootfs",       "pid",   "pid_start",
-	    "status",    "created",     "annotations",  "vsock", "console_log",
-	    "virtiofsd", "monitor_pid", "monitor_start"};
+	    "id",        "bundle",      "rootfs",        "pid",   "pid_start",
+	    "status",    "created",     "annotations",   "vsock", "console_log",
+	    "virtiofsd", "monitor_pid", "monitor_start", "netns", "net_links"};
 	size_t f = 0;
 	while (f < ARRAY_SIZE(fields) && strcmp(fields[f], k) != 0)
 		f++;
@@ -326,6 +365,10 @@ static int get_field(struct rt_state *st, const char *k, yajl_val v, unsigned *s
 		return get_virtiofsd(v, st, err);
 	case 11:
 		return get_pid(v, k, &st->monitor.pid, err);
+	case 13:
+		return get_abs(v, k, &st->netns, err);
+	case 14:
+		return get_net_links(v, st, err);
 	default:
 		return get_start(v, k, &st->monitor.start, err);
 	}

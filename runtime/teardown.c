@@ -7,6 +7,7 @@
 
 #include "lib/err.h"
 #include "lib/log.h"
+#include "runtime/net.h"
 #include "runtime/sandbox.h"
 #include "runtime/state.h"
 
@@ -45,6 +46,14 @@ int rt_sandbox_destroy(struct rt_container *c, struct err **err)
 		if (r < 0 && first == 0)
 			first = r;
 		unlink_socket(st->virtiofsd[i].socket);
+	}
+	/* the taps went with the VMM; the redirects on the pod's interfaces
+	 * stay until removed here */
+	if (st->netns) {
+		r = rt_net_teardown(st->netns, st->net_links, st->n_net_links,
+				    first < 0 ? NULL : err);
+		if (r < 0 && first == 0)
+			first = r;
 	}
 	unlink_socket(st->vsock);
 	/* a short socket directory outside the state directory (sandbox.c) */

@@ -164,6 +164,42 @@ static int parse_fs(yajl_val v, unsigned i, struct vmm_fs *fs, struct perr *e)
 	return 0;
 }
 
+static int parse_nic(yajl_val v, unsigned i, struct vmm_net *nic, struct perr *e)
+{
+	if (!YAJL_IS_OBJECT(v))
+		return fail(
+		    e, "\"nets[%u]\" must be an object {\"fd\": N, \"mac\": MAC, \"mtu\": N}", i);
+	memset(nic, 0, sizeof(*nic));
+	nic->fd = -1;
+	for (size_t k = 0; k < v->u.object.len; k++) {
+		const char *key = v->u.object.keys[k];
+		yajl_val val = v->u.object.values[k];
+		uint64_t n = 0;
+		int r;
+		if (strcmp(key, "fd") == 0) {
+			/* 0-2 are stdio and 3 the config pipe */
+			if ((r = get_uint(val, "nets[].fd", 4, 1023, &n, e)) == 0)
+				nic->fd = (int)n;
+		} else if (strcmp(key, "mac") == 0) {
+			r = get_str(val, "nets[].mac", &nic->mac, e);
+		} else if (strcmp(key, "mtu") == 0) {
+			/* the virtio config field is 16 bits; 68 is IPv4's minimum */
+			if ((r = get_uint(val, "nets[].mtu", 68, 65535, &n, e)) == 0)
+				nic->mtu = (uint32_t)n;
+		} else {
+			r = fail(e, "unknown key \"nets[%u].%s\"", i, key);
+		}
+		if (r < 0)
+			return r;
+	}
+	if (nic->fd < 0)
+		return fail(e, "\"nets[%u]\" needs \"fd\"", i);
+	uint8_t mac[6];
+	if (nic->mac && vmm_mac_parse(nic->mac, mac) < 0)
+		return fail(e, "\"nets[%u].mac\" must look like 52:54:00:12:34:56", i);
+	return 0;
+}
+
 static int parse_console(yajl_val v, struct vmm_config *cfg, struct perr *e)
 {
 	const char *s = NULL;
@@ -248,6 +284,18 @@ static int parse_key(const char *key, yajl_val v, struct vmm_config *cfg, struct
 			if ((r = parse_fs(v->u.array.values[i], (unsigned)i, &cfg->fs[i], e)) < 0)
 				return r;
 		cfg->n_fs = (unsigned)v->u.array.len;
+		return 0;
+	}
+	if (strcmp(key, "nets") == 0) {
+		if (!YAJL_IS_ARRAY(v))
+			return fail(e, "\"nets\" must be an array");
+		if (v->u.array.len > VMM_MAX_NETS)
+			return fail(e, "\"nets\": at most %d devices", VMM_MAX_NETS);
+		for (size_t i = 0; i < v->u.array.len; i++)
+			if ((r = parse_nic(v->u.array.values[i], (unsigned)i, &cfg->nets[i], e)) <
+			    0)
+				return r;
+		cfg->n_nets = (unsigned)v->u.array.len;
 		return 0;
 	}
 	return fail(e, "unknown key \"%s\"", key);
@@ -394,6 +442,19 @@ int vmm_config_to_json(const struct vmm_config *cfg, char **out)
 		gen_str(g, "tap", cfg->net_tap);
 		gen_str(g, "mac", cfg->net_mac);
 		yajl_gen_map_close(g);
+	}
+	if (cfg->n_nets) {
+		yajl_gen_string(g, (const unsigned char *)"nets", 4);
+		yajl_gen_array_open(g);
+		for (unsigned i = 0; i < cfg->n_nets; i++) {
+			yajl_gen_map_open(g);
+			gen_int(g, "fd", cfg->nets[i].fd);
+			gen_str(g, "mac", cfg->nets[i].mac);
+			if (cfg->nets[i].mtu)
+				gen_int(g, "mtu", cfg->nets[i].mtu);
+			yajl_gen_map_close(g);
+		}
+		yajl_gen_array_close(g);
 	}
 	if (cfg->n_fs) {
 		yajl_gen_string(g, (const unsigned char *)"fs", 2);

@@ -23,7 +23,9 @@ int virtio_blk_create(struct vmm_mem *mem, struct vmm_loop *loop,
 
 struct virtio_net_opts {
 	const char *tap; /* tap interface name (created if missing, needs CAP_NET_ADMIN) */
+	int fd;          /* with tap NULL: an open tap (IFF_VNET_HDR), owned from here on */
 	uint8_t mac[6];
+	uint16_t mtu; /* 0: VIRTIO_NET_F_MTU not offered */
 };
 /* virtio-net on a tap device. */
 int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,

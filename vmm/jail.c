@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include <linux/capability.h>
+#include <linux/if_tun.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <sys/capability.h>
@@ -108,7 +109,8 @@ static const char *const allowed[] = {
 /* ioctls after setup: vCPU run/inspect, IRQ lines, isatty/nonblocking. */
 static const unsigned long allowed_ioctls[] = {
     KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_GET_MP_STATE, KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS,
-    TCGETS,  FIONBIO,      FIONREAD,
+    TCGETS,  FIONBIO,      FIONREAD,      TUNSETOFFLOAD, /* virtio-net: offloads follow the guest's
+							    features on (re)activation */
 };
 
 static int drop_capabilities(void)

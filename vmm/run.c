@@ -132,6 +132,17 @@ static int add_virtio(struct vmm_run *r, struct virtio_dev *dev)
 	return cmdline_add(r, word);
 }
 
+/* A locally administered MAC, stable per name, for NICs given none. */
+static void derive_mac(const char *name, uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	uint8_t m[6] = {0x02,      0x68, (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8),
+			(uint8_t)h};
+	memcpy(mac, m, 6);
+}
+
 static int add_devices(struct vmm_run *r)
 {
 	const struct vmm_config *cfg = r->cfg;
@@ -148,19 +159,21 @@ static int add_devices(struct vmm_run *r)
 			return rc;
 	}
 	if (cfg->net_tap) {
-		struct virtio_net_opts no = {.tap = cfg->net_tap};
-		if (!cfg->net_mac || vmm_mac_parse(cfg->net_mac, no.mac) < 0) {
-			/* Locally administered, stable per tap name. */
-			uint32_t h = 2166136261u;
-			for (const char *p = cfg->net_tap; *p; p++)
-				h = (h ^ (uint8_t)*p) * 16777619u;
-			uint8_t mac[6] = {0x02,
-					  0x68,
-					  (uint8_t)(h >> 24),
-					  (uint8_t)(h >> 16),
-					  (uint8_t)(h >> 8),
-					  (uint8_t)h};
-			memcpy(no.mac, mac, 6);
+		struct virtio_net_opts no = {.tap = cfg->net_tap, .fd = -1};
+		if (!cfg->net_mac || vmm_mac_parse(cfg->net_mac, no.mac) < 0)
+			derive_mac(cfg->net_tap, no.mac);
+		if ((rc = virtio_net_create(&vm->mem, vm->loop, &no, &dev)) < 0)
+			return rc;
+		if ((rc = add_virtio(r, dev)) < 0)
+			return rc;
+	}
+	for (unsigned i = 0; i < cfg->n_nets; i++) {
+		const struct vmm_net *nic = &cfg->nets[i];
+		struct virtio_net_opts no = {.fd = nic->fd, .mtu = (uint16_t)nic->mtu};
+		if (!nic->mac || vmm_mac_parse(nic->mac, no.mac) < 0) {
+			char name[16];
+			snprintf(name, sizeof(name), "fd%d", nic->fd);
+			derive_mac(name, no.mac);
 		}
 		if ((rc = virtio_net_create(&vm->mem, vm->loop, &no, &dev)) < 0)
 			return rc;

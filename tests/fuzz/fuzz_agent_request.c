@@ -34,6 +34,7 @@ static const char *methods[] = {
     "RemoveContainer",
     "GetOOMEvent",
     "SetTime",
+    "UpdateNetwork",
 };
 
 static void stdio_header(const uint8_t *data, size_t size)

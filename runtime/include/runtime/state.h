@@ -69,6 +69,11 @@ struct rt_state {
 	char *console_log; /* the guest console */
 	struct rt_virtiofsd *virtiofsd;
 	size_t n_virtiofsd;
+	/* The pod's network namespace and its interfaces joined to the VM's
+	 * taps (runtime/net.c): what teardown removes there. */
+	char *netns;
+	char **net_links;
+	size_t n_net_links;
 };
 
 const char *rt_status_name(enum rt_status s);

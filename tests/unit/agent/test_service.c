@@ -102,6 +102,102 @@ static void create_needs_spec_and_absolute_mounts(void **state)
 	assert_non_null(strstr(err_msg(err), "must be absolute"));
 }
 
+/* UpdateNetwork: one decode with a mutation applied; returns the error. */
+static char *network_decode(void (*mutate)(Hull__Agent__V1__UpdateNetworkRequest *))
+{
+	static uint8_t mac[6] = {0x02, 0, 0, 0, 0, 1}, v4[4] = {10, 0, 0, 2}, gw[4] = {10, 0, 0, 1};
+	Hull__Agent__V1__IPAddress addr = HULL__AGENT__V1__IPADDRESS__INIT, *addrs[] = {&addr};
+	addr.address = (ProtobufCBinaryData){4, v4};
+	addr.prefix_len = 24;
+	Hull__Agent__V1__Interface f = HULL__AGENT__V1__INTERFACE__INIT, *fs[] = {&f};
+	f.name = "eth0";
+	f.mac = (ProtobufCBinaryData){6, mac};
+	f.mtu = 1500;
+	f.addresses = addrs;
+	f.n_addresses = 1;
+	Hull__Agent__V1__Route rt = HULL__AGENT__V1__ROUTE__INIT, *rts[] = {&rt};
+	rt.family = 4;
+	rt.gateway = (ProtobufCBinaryData){4, gw};
+	rt.device = "eth0";
+	Hull__Agent__V1__UpdateNetworkRequest req = HULL__AGENT__V1__UPDATE_NETWORK_REQUEST__INIT;
+	req.interfaces = fs;
+	req.n_interfaces = 1;
+	req.routes = rts;
+	req.n_routes = 1;
+	if (mutate)
+		mutate(&req);
+	size_t len;
+	_cleanup_free_ uint8_t *buf = pack(&req.base, &len);
+	ProtobufCMessage *m = NULL;
+	struct err *err = NULL;
+	if (agent_service_decode("UpdateNetwork", buf, len, &m, &err) == 0) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return NULL;
+	}
+	char *msg = strdup(err_msg(err));
+	err_free(&err);
+	return msg;
+}
+
+static void net_short_mac(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->interfaces[0]->mac.len = 5;
+}
+static void net_bad_name(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->interfaces[0]->name = "../eth0";
+}
+static void net_long_prefix(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->interfaces[0]->addresses[0]->prefix_len = 33;
+}
+static void net_odd_address(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->interfaces[0]->addresses[0]->address.len = 3;
+}
+static void net_unknown_device(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->routes[0]->device = "eth1";
+}
+static void net_family_mismatch(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->routes[0]->family = 6; /* with a 4-byte gateway */
+}
+static void net_prefix_without_dst(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->routes[0]->destination_len = 8;
+}
+static void net_tiny_mtu(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->interfaces[0]->mtu = 67;
+}
+
+static void network_request_is_checked(void **state)
+{
+	char *msg = network_decode(NULL);
+	assert_null(msg);
+	static const struct {
+		void (*mutate)(Hull__Agent__V1__UpdateNetworkRequest *);
+		const char *want;
+	} cases[] = {
+	    {net_short_mac, "interfaces[0]: mac must be 6 bytes"},
+	    {net_bad_name, "interfaces[0]: bad name"},
+	    {net_long_prefix, "addresses[0]: prefix length 33"},
+	    {net_odd_address, "addresses[0]: 4 or 16 bytes"},
+	    {net_unknown_device, "routes[0]: device 'eth1' is not one of the interfaces"},
+	    {net_family_mismatch, "routes[0]: gateway must be 16 bytes"},
+	    {net_prefix_without_dst, "routes[0]: bad prefix length 8"},
+	    {net_tiny_mtu, "interfaces[0]: mtu 67 out of 68..65535"},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		msg = network_decode(cases[i].mutate);
+		if (!msg || !strstr(msg, cases[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, msg ? msg : "(ok)",
+				 cases[i].want);
+		free(msg);
+	}
+}
+
 static void stdio_header_parses(void **state)
 {
 	char line[] = "c1 - stdout";
@@ -179,6 +275,7 @@ int main(void)
 	    cmocka_unit_test(bad_ids_are_refused),
 	    cmocka_unit_test(garbage_and_unknown_methods_fail),
 	    cmocka_unit_test(create_needs_spec_and_absolute_mounts),
+	    cmocka_unit_test(network_request_is_checked),
 	    cmocka_unit_test(stdio_header_parses),
 	    cmocka_unit_test(stdio_header_refuses_junk),
 	    cmocka_unit_test(docker_default_seccomp_profile_compiles),

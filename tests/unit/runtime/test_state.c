@@ -101,6 +101,36 @@ static void json_round_trip(void **state)
 	rt_state_free(&b);
 }
 
+/* The pod network's record: what teardown needs to find again. */
+static void json_network(void **state)
+{
+	_cleanup_err_ struct err *err = NULL;
+	struct rt_state a, b;
+	state_fill(&a, "n1");
+	a.netns = strdup("/run/netns/pod1");
+	a.net_links = calloc(2, sizeof(char *));
+	a.net_links[0] = strdup("eth0");
+	a.net_links[1] = strdup("net1");
+	a.n_net_links = 2;
+	char *json = NULL;
+	size_t len = 0;
+	assert_int_equal(rt_state_to_json(&a, &json, &len, &err), 0);
+	assert_int_equal(rt_state_parse(json, len, &b, &err), 0);
+	assert_string_equal(b.netns, "/run/netns/pod1");
+	assert_int_equal(b.n_net_links, 2);
+	assert_string_equal(b.net_links[0], "eth0");
+	assert_string_equal(b.net_links[1], "net1");
+	free(json);
+	rt_state_free(&a);
+	rt_state_free(&b);
+	/* no network: no fields at all (older readers keep working) */
+	state_fill(&a, "n2");
+	assert_int_equal(rt_state_to_json(&a, &json, &len, &err), 0);
+	assert_null(strstr(json, "netns"));
+	free(json);
+	rt_state_free(&a);
+}
+
 static void json_refusals(void **state)
 {
 	static const struct {
@@ -120,6 +150,13 @@ static void json_refusals(void **state)
 	    {"{\"annotations\":{\"k\":1}}", "annotations.k: expected a string"},
 	    {"{\"virtiofsd\":[{\"pid\":\"x\"}]}", "virtiofsd[0].pid: expected an integer"},
 	    {"{\"virtiofsd\":{}}", "virtiofsd: expected an array"},
+	    {"{\"netns\":\"run/netns/x\"}", "netns: expected an absolute path"},
+	    {"{\"net_links\":[\"eth0\",\"a/b\"]}", "net_links[1]: not an interface name"},
+	    {"{\"net_links\":[\"0123456789abcdef\"]}", "net_links[0]: not an interface name"},
+	    {"{\"net_links\":[\"\"]}", "net_links[0]: not an interface name"},
+	    {"{\"net_links\":[1]}", "net_links[0]: expected a string"},
+	    {"{\"net_links\":[\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\",\"a\"]}",
+	     "net_links: more than 8 entries"},
 	    {"[1]", "expected a JSON object"},
 	    {"{\"id\":", "invalid JSON"},
 	    {"{\"a\":[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]}", "nested deeper than"},
@@ -337,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(ids),
 	    cmocka_unit_test(json_round_trip),
 	    cmocka_unit_test(json_refusals),
+	    cmocka_unit_test(json_network),
 	    cmocka_unit_test_setup_teardown(store_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(store_concurrency, setup, teardown),
 	    cmocka_unit_test_setup_teardown(liveness, setup, teardown),

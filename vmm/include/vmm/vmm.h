@@ -46,6 +46,17 @@ struct vmm_fs {
 
 #define VMM_MAX_FS 4
 
+/* A virtio-net device on a tap the caller opened (in whatever network
+ * namespace the tap lives: the pod's). The VMM needs no CAP_NET_ADMIN and
+ * the tap goes away with the VMM's last reference to it. */
+struct vmm_net {
+	int fd;          /* an open /dev/net/tun fd after TUNSETIFF with IFF_VNET_HDR */
+	const char *mac; /* "52:54:00:12:34:56"; NULL: derived from the fd number */
+	uint32_t mtu;    /* offered to the guest (VIRTIO_NET_F_MTU); 0: not offered */
+};
+
+#define VMM_MAX_NETS 8
+
 struct vmm_config {
 	size_t size;         /* sizeof(struct vmm_config) */
 	const char *kernel;  /* required: vmlinux or bzImage */
@@ -69,6 +80,8 @@ struct vmm_config {
 	bool no_seccomp;              /* debugging only: skip the seccomp allow-list */
 	struct vmm_fs fs[VMM_MAX_FS]; /* virtio-fs devices */
 	unsigned n_fs;
+	struct vmm_net nets[VMM_MAX_NETS]; /* virtio-net devices on inherited tap fds */
+	unsigned n_nets;
 };
 
 /* Parse a hull-vmm JSON config (the format `hull-vmm --config` reads) into
