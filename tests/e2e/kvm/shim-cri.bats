@@ -88,6 +88,10 @@ teardown() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = hello-from-web ]
+	# the pod's CNI interface reached the VM (tc redirect + virtio-net, docs/network.md)
+	run $CRI exec "$client" 60 ip -4 addr show
+	echo "$output"
+	[[ "$output" == *"inet 10.77.0."* ]]
 	run $CRI exec "$client" 60 sh -c 'exit 3'
 	[ "$status" -eq 3 ]
 	# the container's stdout reached the log the kubelet reads (CRI's format)
