@@ -132,11 +132,11 @@ start_kvm_shards() {
 		[ -n "${files[i]}" ] || continue
 		local name=e2e-kvm-$((i + 1))
 		echo "==> $name (nested, background):${files[i]}"
-		# shellcheck disable=SC2086 # the file list splits on purpose
 		# a hung test fails alone (BATS_TEST_TIMEOUT), a hung file alone
-		# (hack/bats-files' deadline), instead of the whole shard
-		# one retry of a failed file, printed loudly: the emulated SVM under
-		# the test VM misbehaves now and then (docs/status.md)
+		# (hack/bats-files' deadline), instead of the whole shard; a failed
+		# file gets one retry, printed loudly: the emulated SVM under the
+		# test VM misbehaves now and then (docs/status.md)
+		# shellcheck disable=SC2086 # the file list splits on purpose
 		./hack/nested-kvm --timeout "${HULL_NESTED_TIMEOUT:-3600}" -- \
 			env BATS_TEST_TIMEOUT="${HULL_BATS_TEST_TIMEOUT:-600}" \
 			HULL_BATS_RETRIES="${HULL_BATS_RETRIES:-1}" \
