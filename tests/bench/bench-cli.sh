@@ -11,9 +11,13 @@
 #                   from /proc/PID/smaps_rollup of the monitor, hull-vmm (its
 #                   guest RAM included) and virtiofsd when used
 #   idle_many_*     IDLE_N (default 50) idle sandboxes started IDLE_BATCH
-#                   (default 5) at a time, stopping early when one fails or
-#                   less than 512 MiB stays available: how many ran, their
-#                   total PSS and the PSS per sandbox
+#                   (default 5) at a time, stopping early when more than
+#                   IDLE_MAX_FAILED (default 5) starts failed or less than
+#                   512 MiB stays available: how many ran, how many starts
+#                   failed (each failure's message is printed), how many
+#                   still run at the end, their total PSS and the PSS per
+#                   sandbox
+# PARTS (default "run idle many") picks which of 1-3 run.
 # VMs get default_memory_mib MEM_MIB (default 128), rootfs ROOTFS (default
 # block). Needs a /dev/kvm that boots Linux (hack/kvm-check), e.g.
 #   BUILD=build/h-cl ./hack/nested-kvm --timeout 1500 -- tests/bench/bench-cli.sh
@@ -27,6 +31,8 @@ HULL=$B/bin/hull
 N=${N:-20}
 IDLE_N=${IDLE_N:-50}
 IDLE_BATCH=${IDLE_BATCH:-5}
+IDLE_MAX_FAILED=${IDLE_MAX_FAILED:-5}
+PARTS=" ${PARTS:-run idle many} "
 MEM_MIB=${MEM_MIB:-128}
 VIRTIOFSD=/usr/lib/qemu/virtiofsd
 
@@ -85,6 +91,7 @@ time_runs() {
 us_to_ms() { awk '{printf "%.1f\n", $1 / 1000}'; }
 
 # 1. run of `true`, side by side on the same bundle
+if [[ "$PARTS" == *" run "* ]]; then
 hull_us=$(time_runs h "$HULL" --root "$R" run -b "$W/bundle" | median) || hull_us=""
 echo "run_true_ms_hull=$(echo "$hull_us" | us_to_ms)"
 crun_us=""
@@ -111,6 +118,7 @@ echo "runsc_platform=$platform"
 echo "run_true_ms_runsc=$(echo "${runsc_us:-0}" | us_to_ms)"
 [ -n "$crun_us" ] && echo "run_true_ratio_crun=$(awk -v a="$hull_us" -v b="$crun_us" 'BEGIN {printf "%.1f", a / b}')"
 [ -n "$runsc_us" ] && echo "run_true_ratio_runsc=$(awk -v a="$hull_us" -v b="$runsc_us" 'BEGIN {printf "%.2f", a / b}')"
+fi
 
 # sandbox_pss ID: PSS (KiB) of the monitor, its hull-vmm and the sandbox's virtiofsd
 sandbox_pss() {
@@ -125,38 +133,48 @@ sandbox_pss() {
 }
 
 # 2. one idle sandbox; the guest settles a moment after start
-"$HULL" --root "$R" run -d -b "$W/idle" idle0 </dev/null >/dev/null 2>&1
-sleep 5
-echo "idle_pss_kib=$(sandbox_pss idle0)"
-"$HULL" --root "$R" delete -f idle0
+if [[ "$PARTS" == *" idle "* ]]; then
+	"$HULL" --root "$R" run -d -b "$W/idle" idle0 </dev/null >/dev/null 2>&1
+	sleep 5
+	echo "idle_pss_kib=$(sandbox_pss idle0)"
+	"$HULL" --root "$R" delete -f idle0
+fi
+[[ "$PARTS" == *" many "* ]] || exit 0
 
 # 3. IDLE_N idle sandboxes at once, IDLE_BATCH boots at a time
-started=0 failed=0
+started=0 failed=0 next=0
 t0=$(now_ns)
-while [ "$started" -lt "$IDLE_N" ] && [ "$failed" -eq 0 ]; do
+while [ "$started" -lt "$IDLE_N" ] && [ "$failed" -le "$IDLE_MAX_FAILED" ]; do
 	avail=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 	[ "$avail" -gt 524288 ] || break
-	batch=()
+	batch=() ids=()
 	for _ in $(seq "$IDLE_BATCH"); do
 		[ $((started + ${#batch[@]})) -lt "$IDLE_N" ] || break
-		id=i$((started + ${#batch[@]}))
+		id=i$next
+		next=$((next + 1))
 		"$HULL" --root "$R" run -d -b "$W/idle" "$id" </dev/null >"$W/$id.out" 2>&1 &
-		batch+=($!)
+		batch+=($!) ids+=("$id")
 	done
-	for job in "${batch[@]}"; do
-		if wait "$job"; then started=$((started + 1)); else failed=$((failed + 1)); fi
+	for k in "${!batch[@]}"; do
+		if wait "${batch[$k]}"; then
+			started=$((started + 1))
+		else
+			failed=$((failed + 1))
+			echo "bench-cli: idle sandbox ${ids[$k]} failed to start: $(tail -2 "$W/${ids[$k]}.out")" >&2
+		fi
 	done
 done
 t1=$(now_ns)
 sleep 5
-total=0
+total=0 running=0
 for id in $("$HULL" --root "$R" list -q); do
 	total=$((total + $(sandbox_pss "$id")))
+	[ "$("$HULL" --root "$R" state "$id" | jq -r .status)" != running ] || running=$((running + 1))
 done
 echo "idle_many_requested=$IDLE_N"
 echo "idle_many_started=$started"
 echo "idle_many_failed=$failed"
-[ "$failed" -eq 0 ] || echo "bench-cli: a start failed: $(cat "$W"/i*.out | tail -3)" >&2
+echo "idle_many_still_running=$running"
 echo "idle_many_start_s=$(((t1 - t0) / 1000000000))"
 echo "idle_many_total_pss_kib=$total"
 [ "$started" -gt 0 ] && echo "idle_many_pss_per_sandbox_kib=$((total / started))"

@@ -10,7 +10,8 @@
 # as on our development machines) it runs inside a hack/nested-kvm test VM
 # (emulated AMD-V under QEMU TCG: its guest-side figures are only comparable
 # with the peer measured beside them), after a native run for the figures
-# that need no guest (e.g. VMM startup on this host's own KVM).
+# that need no guest (e.g. VMM startup on this host's own KVM). The test VM
+# gets HULL_BENCH_MEM MiB (default 12288: bench-cli holds 50 idle sandboxes).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -28,7 +29,7 @@ for b in tests/bench/bench-*.sh; do
 	fi
 	if [ "$native_kvm" = no ] && grep -q '^# bench-needs: guest' "$b"; then
 		echo "==> $name (inside hack/nested-kvm: this host's /dev/kvm cannot boot Linux)"
-		if ! ./hack/nested-kvm --timeout "${HULL_BENCH_TIMEOUT:-3000}" -- env BUILD="$BUILD" "$b"; then
+		if ! ./hack/nested-kvm --timeout "${HULL_BENCH_TIMEOUT:-3000}" --mem "${HULL_BENCH_MEM:-12288}" -- env BUILD="$BUILD" "$b"; then
 			echo "$name (nested): FAILED"
 			rc=1
 		fi
