@@ -6,9 +6,10 @@
  * /proc/cmdline's "hulltest.end=" asks: poweroff (default), reboot, panic
  * (init exits -> the kernel panics), hang.
  *
- * "hulltest.blk=1": /dev/vda holds a 512-byte marker "HULLDISK..." written by
- * the host; the init reads it, writes "GUESTWROTE" + a pattern to sector 8,
- * reads it back (O_DIRECT), and reports. "hulltest.rng=1": 64 bytes from
+ * "hulltest.blk=N" (1-4): /dev/vda ... hold a 512-byte marker "HULLDISK..."
+ * written by the host; the init reads it, writes "GUESTWROTE" + a pattern to
+ * sector 8, reads it back (O_DIRECT), and reports as "blk" (vda) and
+ * "blk_vdb", "blk_vdc", ... for the others. "hulltest.rng=1": 64 bytes from
  * /dev/hwrng. "hulltest.time=1": the clock and the timer tick work (see
  * test_time). "hulltest.busy=1": a user-space busy loop competes with the
  * vsock test for the (single) vCPU. "hulltest.flush=PORT,KIB": write KIB KiB
@@ -132,27 +133,28 @@ static void test_rng(void)
 		say("rng", "FAIL read %zd bytes, %u distinct", n, distinct);
 }
 
-static void test_blk(void)
+static void test_blk(const char *dev, const char *key)
 {
-	char *buf;
+	char *buf, marker_key[32];
 	if (posix_memalign((void **)&buf, 4096, 4096) != 0)
 		return;
-	int fd = open("/dev/vda", O_RDONLY | O_DIRECT);
+	int fd = open(dev, O_RDONLY | O_DIRECT);
 	if (fd < 0) {
-		say("blk", "FAIL open /dev/vda: %s", strerror(errno));
+		say(key, "FAIL open %s: %s", dev, strerror(errno));
 		return;
 	}
 	if (pread(fd, buf, 512, 0) != 512 || memcmp(buf, "HULLDISK", 8) != 0) {
-		say("blk", "FAIL host marker not found in sector 0");
+		say(key, "FAIL host marker not found in sector 0");
 		close(fd);
 		return;
 	}
-	say("blk_marker", "%.32s", buf);
+	snprintf(marker_key, sizeof(marker_key), "%s_marker", key);
+	say(marker_key, "%.32s", buf);
 	close(fd);
 	/* A read-only disk refuses this open (EROFS) or the write (EIO). */
-	fd = open("/dev/vda", O_RDWR | O_DIRECT);
+	fd = open(dev, O_RDWR | O_DIRECT);
 	if (fd < 0) {
-		say("blk", "FAIL write: open: %s", strerror(errno));
+		say(key, "FAIL write: open: %s", strerror(errno));
 		return;
 	}
 	memset(buf, 0, 4096);
@@ -160,7 +162,7 @@ static void test_blk(void)
 	for (int i = 16; i < 4096; i++)
 		buf[i] = (char)(i * 7);
 	if (pwrite(fd, buf, 4096, 8 * 512) != 4096 || fsync(fd) != 0) {
-		say("blk", "FAIL write: %s", strerror(errno));
+		say(key, "FAIL write: %s", strerror(errno));
 		close(fd);
 		return;
 	}
@@ -168,9 +170,9 @@ static void test_blk(void)
 	if (posix_memalign((void **)&back, 4096, 4096) != 0)
 		return;
 	if (pread(fd, back, 4096, 8 * 512) != 4096 || memcmp(buf, back, 4096) != 0)
-		say("blk", "FAIL read-back differs");
+		say(key, "FAIL read-back differs");
 	else
-		say("blk", "OK");
+		say(key, "OK");
 	close(fd);
 }
 
@@ -457,8 +459,15 @@ int main(void)
 	const char *v;
 	if ((v = arg("rng")) && strcmp(v, "1") == 0)
 		test_rng();
-	if ((v = arg("blk")) && strcmp(v, "1") == 0)
-		test_blk();
+	if ((v = arg("blk"))) {
+		int disks = atoi(v);
+		for (int i = 0; i < disks && i < 4; i++) {
+			char dev[16], key[16];
+			snprintf(dev, sizeof(dev), "/dev/vd%c", 'a' + i);
+			snprintf(key, sizeof(key), i ? "blk_vd%c" : "blk", 'a' + i);
+			test_blk(dev, key);
+		}
+	}
 	if ((v = arg("net")))
 		test_net(v);
 	if ((v = arg("time")) && strcmp(v, "1") == 0)

@@ -39,10 +39,10 @@ setup() {
 }
 
 # A 4 MiB disk whose sector 0 holds the marker the init looks for.
-make_disk() {
+make_disk() { # FILE [NAME]: NAME (8 characters) ends the marker
 	rm -f "$1"
 	truncate -s 4M "$1"
-	printf 'HULLDISK marker from the host...' | dd of="$1" conv=notrunc status=none
+	printf 'HULLDISK marker from %-8.8s...' "${2:-the host}" | dd of="$1" conv=notrunc status=none
 }
 
 vmm() { # KERNEL CMDLINE [hull-vmm args...]
@@ -88,17 +88,22 @@ boot_devices() { # KERNEL
 	[[ "$output" != *"XSAVE consistency problem"* ]]
 }
 
-@test "vmm: read-only disk: guest writes fail, the host file is unchanged" {
-	local disk=$BATS_TEST_TMPDIR/ro.img
-	make_disk "$disk"
+@test "vmm: two disks, the second read-only: writes land on vda, fail on vdb" {
+	local rw=$BATS_TEST_TMPDIR/rw.img ro=$BATS_TEST_TMPDIR/ro.img
+	make_disk "$rw" "disk-rw"
+	make_disk "$ro" "disk-ro"
 	local before
-	before=$(sha256sum <"$disk")
-	run vmm bzImage "hulltest.blk=1" --disk "$disk,ro"
+	before=$(sha256sum <"$ro")
+	run vmm bzImage "hulltest.blk=2" --disk "$rw" --disk "$ro,ro"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"HULLTEST blk_marker HULLDISK"* ]]
-	[[ "$output" == *"HULLTEST blk FAIL write"* ]]
-	[ "$(sha256sum <"$disk")" = "$before" ]
+	# in the order given, each with its own contents
+	[[ "$output" == *"HULLTEST blk_marker HULLDISK marker from disk-rw"* ]]
+	[[ "$output" == *"HULLTEST blk OK"* ]]
+	[[ "$output" == *"HULLTEST blk_vdb_marker HULLDISK marker from disk-ro"* ]]
+	[[ "$output" == *"HULLTEST blk_vdb FAIL write"* ]]
+	[ "$(dd if="$rw" bs=512 skip=8 count=1 status=none | head -c 10)" = GUESTWROTE ]
+	[ "$(sha256sum <"$ro")" = "$before" ]
 }
 
 @test "vmm: guest reboot exits with --reboot-exit" {
