@@ -10,31 +10,12 @@
 
 bats_require_minimum_version 1.5.0
 load ../lib/bundle
+load ../lib/kvm_cli
 
-VIRTIOFSD=/usr/lib/qemu/virtiofsd
-
-setup_file() {
-	ROOT_DIR=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
-	B=$ROOT_DIR/${BUILD:-build}
-	export ROOT_DIR B
-	for f in bin/hull bin/hull-vmm kernel/bzImage initramfs.cpio.gz; do
-		[ -e "$B/$f" ] || { echo "missing $B/$f (make all kernel initramfs)" >&2; return 1; }
-	done
-	export BUSYBOX_ROOTFS_CACHE=$BATS_FILE_TMPDIR/busybox-rootfs
-}
+setup_file() { kvm_cli_setup_file; }
 
 setup() {
-	[ -c /dev/kvm ] || skip "no /dev/kvm"
-	"$ROOT_DIR/hack/kvm-check" -q || skip "this /dev/kvm cannot boot Linux (use hack/nested-kvm)"
-	HULL=$B/bin/hull
-	# state and sockets on tmpfs: the nested VM's shared tree cannot hold sockets
-	R=$(mktemp -d /run/hull-ops-test.XXXXXX)
-	export HULL_CONFIG=$R.config.json
-	cat >"$HULL_CONFIG" <<JSON
-{"kernel": "$B/kernel/bzImage", "initramfs": "$B/initramfs.cpio.gz",
- "vmm": "$B/bin/hull-vmm", "virtiofsd": "$VIRTIOFSD", "default_memory_mib": 256,
- "rootfs": "block"}
-JSON
+	kvm_cli_setup ops 256 block
 	BUNDLE=$BATS_TEST_TMPDIR/bundle
 }
 
@@ -42,18 +23,6 @@ teardown() {
 	[ -n "${EVENTS:-}" ] && kill -9 "$EVENTS" 2>/dev/null || true
 	"$HULL" --root "$R" delete -f c1 2>/dev/null || true
 	rm -rf "$R" "$HULL_CONFIG" "$R".*
-}
-
-# No hull-vmm and nothing of this test may remain (the nested VM runs only
-# this file); zombies awaiting a reaper count as gone. The root is empty.
-no_sandbox_left() {
-	local p
-	for p in $(pgrep -f "$R/"; pgrep -x hull-vmm); do
-		[ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)" = Z ] && continue
-		echo "left behind: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
-		return 1
-	done
-	[ -z "$(ls -A "$R")" ] || { ls -la "$R" >&2; return 1; }
 }
 
 # hull run -d c1 from $BUNDLE. Its stdio goes to a file: the container's

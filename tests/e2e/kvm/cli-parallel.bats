@@ -10,32 +10,14 @@
 
 bats_require_minimum_version 1.5.0
 load ../lib/bundle
+load ../lib/kvm_cli
 
-VIRTIOFSD=/usr/lib/qemu/virtiofsd
 N=${HULL_PARALLEL_N:-20}
 
-setup_file() {
-	ROOT_DIR=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
-	B=$ROOT_DIR/${BUILD:-build}
-	export ROOT_DIR B
-	for f in bin/hull bin/hull-vmm kernel/bzImage initramfs.cpio.gz; do
-		[ -e "$B/$f" ] || { echo "missing $B/$f (make all kernel initramfs)" >&2; return 1; }
-	done
-	export BUSYBOX_ROOTFS_CACHE=$BATS_FILE_TMPDIR/busybox-rootfs
-}
+setup_file() { kvm_cli_setup_file; }
 
 setup() {
-	[ -c /dev/kvm ] || skip "no /dev/kvm"
-	"$ROOT_DIR/hack/kvm-check" -q || skip "this /dev/kvm cannot boot Linux (use hack/nested-kvm)"
-	[ -x "$VIRTIOFSD" ] || skip "no $VIRTIOFSD"
-	HULL=$B/bin/hull
-	R=$(mktemp -d /run/hull-par-test.XXXXXX)
-	export HULL_CONFIG=$R.config.json
-	cat >"$HULL_CONFIG" <<JSON
-{"kernel": "$B/kernel/bzImage", "initramfs": "$B/initramfs.cpio.gz",
- "vmm": "$B/bin/hull-vmm", "virtiofsd": "$VIRTIOFSD", "default_memory_mib": 128,
- "rootfs": "virtiofs"}
-JSON
+	kvm_cli_setup par 128 virtiofs
 	# N guests boot at once on two emulated CPUs: each boot takes N times longer
 	export HULL_BOOT_TIMEOUT_MS=600000
 	BUNDLE=$BATS_TEST_TMPDIR/bundle
@@ -88,16 +70,8 @@ all_at_once() {
 
 	all_at_once timeout 300 "$HULL" --root "$R" delete -f c{}
 
-	# nothing of any of them is left (zombies awaiting a reaper count as gone)
-	local p
-	for p in $(pgrep -x hull-vmm; pgrep -f "$R/"); do
-		[ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)" = Z ] && continue
-		echo "left behind: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
-		false
-	done
-	! grep -F "$R" /proc/self/mountinfo
-	[ -z "$(find "$R" /run/hull-sock -type s 2>/dev/null)" ]
+	# nothing of any of them is left
 	run "$HULL" --root "$R" list -q
 	[ -z "$output" ]
-	[ -z "$(ls -A "$R")" ]
+	no_sandbox_left
 }

@@ -13,55 +13,20 @@
 
 bats_require_minimum_version 1.5.0
 load ../lib/bundle
+load ../lib/kvm_cli
 
-VIRTIOFSD=/usr/lib/qemu/virtiofsd
-
-setup_file() {
-	ROOT_DIR=$(cd "$BATS_TEST_DIRNAME/../../.." && pwd)
-	B=$ROOT_DIR/${BUILD:-build}
-	export ROOT_DIR B
-	for f in bin/hull bin/hull-vmm kernel/bzImage initramfs.cpio.gz; do
-		[ -e "$B/$f" ] || { echo "missing $B/$f (make all kernel initramfs)" >&2; return 1; }
-	done
-	export BUSYBOX_ROOTFS_CACHE=$BATS_FILE_TMPDIR/busybox-rootfs
-}
+setup_file() { kvm_cli_setup_file; }
 
 setup() {
-	[ -c /dev/kvm ] || skip "no /dev/kvm"
-	"$ROOT_DIR/hack/kvm-check" -q || skip "this /dev/kvm cannot boot Linux (use hack/nested-kvm)"
-	[ -x "$VIRTIOFSD" ] || skip "no $VIRTIOFSD"
-	HULL=$B/bin/hull
 	# virtio-fs (writes land in the bundle) or block (an ext4 copy on virtio-blk)
 	ROOTFS_MODE=${HULL_TEST_ROOTFS:-virtiofs}
-	# state and sockets on tmpfs: the nested VM's shared tree cannot hold sockets
-	R=$(mktemp -d /run/hull-cli-test.XXXXXX)
-	export HULL_CONFIG=$R.config.json
-	cat >"$HULL_CONFIG" <<JSON
-{"kernel": "$B/kernel/bzImage", "initramfs": "$B/initramfs.cpio.gz",
- "vmm": "$B/bin/hull-vmm", "virtiofsd": "$VIRTIOFSD", "default_memory_mib": 256,
- "rootfs": "$ROOTFS_MODE"}
-JSON
+	kvm_cli_setup cli 256 "$ROOTFS_MODE"
 	BUNDLE=$BATS_TEST_TMPDIR/bundle
 }
 
 teardown() {
 	"$HULL" --root "$R" delete -f c1 2>/dev/null || true
 	rm -rf "$R" "$R".*
-}
-
-# No virtiofsd of this test and no hull-vmm at all may remain (the nested VM
-# runs only this file); zombies awaiting a reaper count as gone.
-no_sandbox_left() {
-	local p
-	for p in $(pgrep -f "$R"; pgrep -x hull-vmm); do
-		[ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -c1)" = Z ] && continue
-		echo "left behind: $(tr '\0' ' ' <"/proc/$p/cmdline")" >&2
-		return 1
-	done
-	if grep -F "$R" /proc/self/mountinfo >&2; then
-		echo "mounts left behind" >&2
-		return 1
-	fi
 }
 
 @test "kvm cli: create boots the VM, start runs the process, delete leaves nothing" {
