@@ -19,9 +19,7 @@ int oci_personality_parse(const char *domain, unsigned long *persona);
 const char *oci_seccomp_arch_name(size_t i);
 const char *oci_seccomp_flag_name(size_t i);
 
-/* mount.c: "rprivate" -> MS_PRIVATE|MS_REC */
-int oci_propagation_parse(const char *name, unsigned long *flags);
-/* Every mount option name the parser knows (at most max), for `features`. */
+/* mount.c: every mount option name the parser knows (at most max), for `features`. */
 size_t oci_mount_opt_list(const char **out, size_t max);
 
 /* parse_process.c: fill p from the object v (the path names where v is). */

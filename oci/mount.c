@@ -108,21 +108,32 @@ int oci_propagation_parse(const char *name, unsigned long *flags)
 	return -EINVAL;
 }
 
-static bool apply_flag(struct oci_mount_opts *o, const char *opt)
+int oci_mount_flag_parse(const char *name, unsigned long *flag, bool *clear)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(flag_table); i++) {
-		if (strcmp(flag_table[i].name, opt) != 0)
-			continue;
-		if (flag_table[i].clear) {
-			o->flags &= ~flag_table[i].flag;
-			o->clear |= flag_table[i].flag;
-		} else {
-			o->flags |= flag_table[i].flag;
-			o->clear &= ~flag_table[i].flag;
+		if (name && strcmp(flag_table[i].name, name) == 0) {
+			*flag = flag_table[i].flag;
+			*clear = flag_table[i].clear;
+			return 0;
 		}
-		return true;
 	}
-	return false;
+	return -EINVAL;
+}
+
+static bool apply_flag(struct oci_mount_opts *o, const char *opt)
+{
+	unsigned long flag;
+	bool clear;
+	if (oci_mount_flag_parse(opt, &flag, &clear) < 0)
+		return false;
+	if (clear) {
+		o->flags &= ~flag;
+		o->clear |= flag;
+	} else {
+		o->flags |= flag;
+		o->clear &= ~flag;
+	}
+	return true;
 }
 
 static bool apply_attr(struct oci_mount_opts *o, const char *opt)

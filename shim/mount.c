@@ -7,8 +7,9 @@
  * the sandbox then shares (virtio-fs) or copies (block) that directory.
  *
  * Options follow mount(8)'s names, split as containerd's mount_linux.go
- * splits them: known flags become MS_* bits, propagation words a second
- * mount(2) call, everything else the filesystem's data string. The options
+ * splits them: known flags (oci/'s table, a superset of containerd's) become
+ * MS_* bits, propagation words a second mount(2) call, everything else the
+ * filesystem's data string. The options
  * come from containerd (and, through it, from a snapshotter and a client), so
  * every count and length is bounded and a bad one is named in the error.
  */
@@ -23,58 +24,10 @@
 #include "lib/cleanup.h"
 #include "lib/err.h"
 #include "lib/log.h"
+#include "oci/spec.h"
 #include "shim.h"
 
 #define UNMOUNT_TRIES 16 /* stacked mounts on one rootfs */
-
-struct flag_word {
-	const char *name;
-	bool clear; /* the word clears the bit (rw, suid, ...) */
-	unsigned long flag;
-};
-
-static const struct flag_word flag_words[] = {
-    {"async", true, MS_SYNCHRONOUS},
-    {"atime", true, MS_NOATIME},
-    {"bind", false, MS_BIND},
-    {"defaults", false, 0},
-    {"dev", true, MS_NODEV},
-    {"diratime", true, MS_NODIRATIME},
-    {"dirsync", false, MS_DIRSYNC},
-    {"exec", true, MS_NOEXEC},
-    {"mand", false, MS_MANDLOCK},
-    {"noatime", false, MS_NOATIME},
-    {"nodev", false, MS_NODEV},
-    {"nodiratime", false, MS_NODIRATIME},
-    {"noexec", false, MS_NOEXEC},
-    {"nomand", true, MS_MANDLOCK},
-    {"norelatime", true, MS_RELATIME},
-    {"nostrictatime", true, MS_STRICTATIME},
-    {"nosuid", false, MS_NOSUID},
-    {"rbind", false, MS_BIND | MS_REC},
-    {"relatime", false, MS_RELATIME},
-    {"remount", false, MS_REMOUNT},
-    {"ro", false, MS_RDONLY},
-    {"rw", true, MS_RDONLY},
-    {"strictatime", false, MS_STRICTATIME},
-    {"suid", true, MS_NOSUID},
-    {"sync", false, MS_SYNCHRONOUS},
-};
-
-static const struct flag_word propagation_words[] = {
-    {"private", false, MS_PRIVATE},       {"rprivate", false, MS_PRIVATE | MS_REC},
-    {"shared", false, MS_SHARED},         {"rshared", false, MS_SHARED | MS_REC},
-    {"slave", false, MS_SLAVE},           {"rslave", false, MS_SLAVE | MS_REC},
-    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
-};
-
-static const struct flag_word *find_word(const struct flag_word *w, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(w[i].name, name) == 0)
-			return &w[i];
-	return NULL;
-}
 
 int shim_mount_opts_parse(const char *const *opts, size_t n, struct shim_mount_opts *out,
 			  struct err **err)
@@ -101,17 +54,17 @@ int shim_mount_opts_parse(const char *const *opts, size_t n, struct shim_mount_o
 		if (memchr(o, ',', len))
 			return err_set(err, EINVAL, "mount option %zu \"%.64s\": contains a comma",
 				       i, o);
-		const struct flag_word *w = find_word(flag_words, ARRAY_SIZE(flag_words), o);
-		if (w) {
-			if (w->clear)
-				out->flags &= ~w->flag;
+		unsigned long flag;
+		bool clear;
+		if (oci_mount_flag_parse(o, &flag, &clear) == 0) {
+			if (clear)
+				out->flags &= ~flag;
 			else
-				out->flags |= w->flag;
+				out->flags |= flag;
 			continue;
 		}
-		w = find_word(propagation_words, ARRAY_SIZE(propagation_words), o);
-		if (w) {
-			out->propagation = w->flag;
+		if (oci_propagation_parse(o, &flag) == 0) {
+			out->propagation = flag;
 			continue;
 		}
 		if (used + (used ? 1 : 0) + len >= cap)

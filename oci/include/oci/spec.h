@@ -518,6 +518,11 @@ int oci_features_json(char **json, size_t *len, struct err **err);
 int oci_mount_opts_parse(const struct oci_strv *options, struct oci_mount_opts *out,
 			 struct err **err);
 void oci_mount_opts_free(struct oci_mount_opts *opts);
+/* One mount(8) flag word: "ro" -> MS_RDONLY, "rw" -> MS_RDONLY with *clear set
+ * (the word clears the bit), "defaults" -> 0. -EINVAL when it is no flag word. */
+int oci_mount_flag_parse(const char *name, unsigned long *flag, bool *clear);
+/* A propagation word: "rprivate" -> MS_PRIVATE|MS_REC. -EINVAL when it is none. */
+int oci_propagation_parse(const char *name, unsigned long *flags);
 
 /* Capabilities: "CAP_SYS_ADMIN" -> 21, or -EINVAL when unknown. Case-insensitive,
  * "CAP_" prefix optional ("sys_admin" works too); the parser stores the
