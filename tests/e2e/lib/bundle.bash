@@ -105,7 +105,9 @@ make_busybox_bundle() {
 	fi
 	mkdir -p "$dir"
 	rm -rf "$dir/rootfs"
-	cp -al "$cache" "$dir/rootfs" 2>/dev/null || cp -a "$cache" "$dir/rootfs"
+	# Across file systems cp -al fails half-way, leaving directories: without
+	# the rm, cp -a would then copy the cache *into* the existing rootfs.
+	cp -al "$cache" "$dir/rootfs" 2>/dev/null || { rm -rf "$dir/rootfs" && cp -a "$cache" "$dir/rootfs"; }
 	local args='["sh"]'
 	if [ $# -gt 0 ]; then
 		args=$(printf '%s\n' "$@" | jq -R . | jq -s -c .)
