@@ -85,6 +85,24 @@ assert isinstance(pids, list) and len(pids) >= 2 and all(type(p) is int and p > 
 	[[ "$output" == *"container c1 does not exist"* ]]
 }
 
+@test "kvm cli-ops: the VM is sized from the spec's memory limit and CPU quota" {
+	# 256 MiB + the guest's overhead (64 MiB), 150% of a CPU -> 2 vCPUs
+	# (one line: make_busybox_bundle takes an argument a line)
+	make_busybox_bundle "$BUNDLE" sh -c 'echo "cpus=$(grep -c ^processor /proc/cpuinfo)"; echo "memtotal_kib=$(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"; echo "memory.max=$(cat /sys/fs/cgroup/memory.max)"'
+	bundle_jq "$BUNDLE" '.linux.resources.memory = {"limit": 268435456} |
+		.linux.resources.cpu = {"quota": 150000, "period": 100000}'
+	run timeout 300 "$HULL" --root "$R" run -b "$BUNDLE" c1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"cpus=2"* ]]
+	[[ "$output" == *"memory.max=268435456"* ]]
+	# MemTotal is the VM's 320 MiB less the kernel and what it reserves
+	local kib
+	kib=$(echo "$output" | sed -n 's/^memtotal_kib=//p')
+	[ "$kib" -gt $((280 * 1024)) ] && [ "$kib" -le $((320 * 1024)) ]
+	no_sandbox_left
+}
+
 @test "kvm cli-ops: events --stats, update limits, pause freezes and resume thaws" {
 	make_busybox_bundle "$BUNDLE" sh -c "$BUSY"
 	start_c1
