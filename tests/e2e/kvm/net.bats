@@ -167,10 +167,10 @@ nothing_in_netns() {
 	[[ "$output" == *"default via fd00:89:7::1 dev eth0"* ]]
 	run hx c1 ip -4 neigh
 	echo "$output"
-	[[ "$output" == *"10.89.7.200 dev eth0 lladdr 02:00:00:00:00:c8 PERMANENT"* ]]
+	echo "$output" | grep -q '^10\.89\.7\.200 dev eth0 lladdr 02:00:00:00:00:c8 .*PERMANENT'
 	run hx c1 ip -6 neigh
 	echo "$output"
-	[[ "$output" == *"fd00:89:7::c8 dev eth0 lladdr 02:00:00:00:00:c9 PERMANENT"* ]]
+	echo "$output" | grep -q '^fd00:89:7::c8 dev eth0 lladdr 02:00:00:00:00:c9 .*PERMANENT'
 
 	# the gateway is the host's bridge, outside the VM
 	run hx c1 ping -c 2 -W 10 10.89.7.1
