@@ -188,7 +188,7 @@ static void net_neigh_short_mac(Hull__Agent__V1__UpdateNetworkRequest *r)
 }
 static void net_neigh_odd_address(Hull__Agent__V1__UpdateNetworkRequest *r)
 {
-	r->neighbours[0]->address.len = 5;
+	r->neighbours[0]->address.len = 3;
 }
 static void net_neigh_unknown_device(Hull__Agent__V1__UpdateNetworkRequest *r)
 {
