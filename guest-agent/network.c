@@ -3,11 +3,11 @@
  * The pod's network inside the guest (UpdateNetwork): the host found the
  * interfaces, addresses, routes and permanent neighbours of the pod's
  * network namespace and gave the VM one virtio-net NIC per interface with
- * that interface's MAC (see runtime/net.c). Here each NIC is found by its MAC, renamed to the pod's
- * name (eth0), given the MTU and addresses, brought up, then the routes and
- * the permanent neighbours are added, all over rtnetlink with libnl-route-3.
- * Containers share the guest's network namespace (spawn.c), so this is
- * their network.
+ * that interface's MAC (see runtime/net.c). Here each NIC is found by its
+ * MAC, renamed to the pod's name (eth0), given the MTU and addresses,
+ * brought up, then the routes and the permanent neighbours are added, all
+ * over rtnetlink with libnl-route-3. Containers share the guest's network
+ * namespace (spawn.c), so this is their network.
  *
  * agent_network_check() validates a request before anything touches the
  * kernel; it runs at decode time (service.c), so the fuzzer covers it.

@@ -2,10 +2,11 @@
 /*
  * The pod's network, the Kata way (tc redirect): the runtime enters the
  * network namespace the OCI spec names, reads its interfaces, addresses,
- * routes and permanent neighbours, and for each interface creates a tap there and joins tap and
- * interface with ingress qdiscs and mirred redirect filters in both
- * directions. The VMM gets one virtio-net per tap with the interface's MAC
- * and MTU; the agent recreates addresses, routes and neighbours in the guest.
+ * routes and permanent neighbours, and for each interface creates a tap
+ * there and joins tap and interface with ingress qdiscs and mirred redirect
+ * filters in both directions. The VMM gets one virtio-net per tap with the
+ * interface's MAC and MTU; the agent recreates addresses, routes and
+ * neighbours in the guest.
  */
 #ifndef HULL_RUNTIME_NET_H
 #define HULL_RUNTIME_NET_H
