@@ -18,8 +18,8 @@
  *
  * Must hold: no crash, no out-of-bounds access; every used element is the
  * oldest chain in flight with a length that fits it; each transmitted frame
- * reaches the host as the chain's readable bytes (a chain whose header does
- * not fit is a driver error: the device must stop, NEEDS_RESET); with mergeable rx buffers
+ * reaches the host as the chain's readable bytes, and one too short for the
+ * header stops the device (NEEDS_RESET); with mergeable rx buffers
  * num_buffers counts the chains a frame took, and 1 without.
  */
 #include <errno.h>
@@ -267,7 +267,17 @@ static void tx_frame(struct drv *d)
 		d->p += k;
 		d->left -= k;
 	}
+	uint64_t readable = 0;
+	for (unsigned i = 0; i < c.n; i++)
+		readable += c.wr[i] ? 0 : c.len[i];
+	bool running = d->dev->active && !d->dev->failed;
 	kick(d, 1);
+	/* no room for the header: the driver's error, the device must stop */
+	if (running && readable < HDR && !(d->dev->status & VIRTIO_CONFIG_S_NEEDS_RESET)) {
+		fprintf(stderr, "tx: a %llu-byte frame did not stop the device\n",
+			(unsigned long long)readable);
+		abort();
+	}
 	check_used(d, 1);
 }
 
