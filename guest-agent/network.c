@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * The pod's network inside the guest (UpdateNetwork): the host found the
- * interfaces, addresses and routes of the pod's network namespace and gave
- * the VM one virtio-net NIC per interface with that interface's MAC (see
- * runtime/net.c). Here each NIC is found by its MAC, renamed to the pod's
- * name (eth0), given the MTU and addresses, brought up, and the routes are
- * added, all over rtnetlink with libnl-route-3. Containers share the guest's
- * network namespace (spawn.c), so this is their network.
+ * interfaces, addresses, routes and permanent neighbours of the pod's
+ * network namespace and gave the VM one virtio-net NIC per interface with
+ * that interface's MAC (see runtime/net.c). Here each NIC is found by its
+ * MAC, renamed to the pod's name (eth0), given the MTU and addresses,
+ * brought up, then the routes and the permanent neighbours are added, all
+ * over rtnetlink with libnl-route-3. Containers share the guest's network
+ * namespace (spawn.c), so this is their network.
  *
  * agent_network_check() validates a request before anything touches the
  * kernel; it runs at decode time (service.c), so the fuzzer covers it.
@@ -17,10 +18,12 @@
 #include <string.h>
 
 #include <linux/if_addr.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/route.h>
 
 #include "agent.h"
@@ -31,10 +34,12 @@
 #define MAX_IFACES 8   /* the VMM has at most VMM_MAX_NETS NICs */
 #define MAX_ADDRS  64  /* per interface */
 #define MAX_ROUTES 256 /* in all */
+#define MAX_NEIGHS 256 /* in all */
 
 typedef Hull__Agent__V1__UpdateNetworkRequest net_req;
 typedef Hull__Agent__V1__Interface net_iface;
 typedef Hull__Agent__V1__Route net_route;
+typedef Hull__Agent__V1__Neighbour net_neigh;
 
 static bool name_ok(const char *s)
 {
@@ -52,6 +57,15 @@ static int addr_len(uint32_t family)
 	return family == 4 ? 4 : family == 6 ? 16 : -1;
 }
 
+/* The index of the interface named name, or -1. */
+static int iface_of(const net_req *req, const char *name)
+{
+	for (size_t k = 0; k < req->n_interfaces; k++)
+		if (strcmp(req->interfaces[k]->name, name) == 0)
+			return (int)k;
+	return -1;
+}
+
 static int check_route(const net_req *req, size_t i, struct err **err)
 {
 	const net_route *r = req->routes[i];
@@ -67,11 +81,24 @@ static int check_route(const net_req *req, size_t i, struct err **err)
 		return err_set(err, 0, "routes[%zu]: gateway must be %d bytes", i, len);
 	if (r->scope > 255)
 		return err_set(err, 0, "routes[%zu]: scope %u", i, r->scope);
-	for (size_t k = 0; k < req->n_interfaces; k++)
-		if (strcmp(req->interfaces[k]->name, r->device) == 0)
-			return 0;
-	return err_set(err, 0, "routes[%zu]: device '%.16s' is not one of the interfaces", i,
-		       r->device);
+	if (iface_of(req, r->device) < 0)
+		return err_set(err, 0, "routes[%zu]: device '%.16s' is not one of the interfaces",
+			       i, r->device);
+	return 0;
+}
+
+static int check_neigh(const net_req *req, size_t i, struct err **err)
+{
+	const net_neigh *n = req->neighbours[i];
+	if (n->address.len != 4 && n->address.len != 16)
+		return err_set(err, 0, "neighbours[%zu]: address must be 4 or 16 bytes", i);
+	if (n->mac.len != 6)
+		return err_set(err, 0, "neighbours[%zu]: mac must be 6 bytes", i);
+	if (iface_of(req, n->device) < 0)
+		return err_set(err, 0,
+			       "neighbours[%zu]: device '%.16s' is not one of the interfaces", i,
+			       n->device);
+	return 0;
 }
 
 int agent_network_check(const net_req *req, struct err **err)
@@ -80,6 +107,8 @@ int agent_network_check(const net_req *req, struct err **err)
 		return err_set(err, 0, "more than %d interfaces", MAX_IFACES);
 	if (req->n_routes > MAX_ROUTES)
 		return err_set(err, 0, "more than %d routes", MAX_ROUTES);
+	if (req->n_neighbours > MAX_NEIGHS)
+		return err_set(err, 0, "more than %d neighbours", MAX_NEIGHS);
 	for (size_t i = 0; i < req->n_interfaces; i++) {
 		const net_iface *f = req->interfaces[i];
 		if (!name_ok(f->name))
@@ -110,6 +139,11 @@ int agent_network_check(const net_req *req, struct err **err)
 	}
 	for (size_t i = 0; i < req->n_routes; i++) {
 		int r = check_route(req, i, err);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < req->n_neighbours; i++) {
+		int r = check_neigh(req, i, err);
 		if (r < 0)
 			return r;
 	}
@@ -258,6 +292,33 @@ static int add_route(struct nl_sock *sk, const net_route *in, int ifindex, struc
 	return 0;
 }
 
+static int add_neigh(struct nl_sock *sk, const net_neigh *in, int ifindex, struct err **err)
+{
+	int fam = in->address.len == 4 ? AF_INET : AF_INET6;
+	struct rtnl_neigh *n = rtnl_neigh_alloc();
+	struct nl_addr *dst = nl_addr_build(fam, in->address.data, in->address.len);
+	struct nl_addr *ll = nl_addr_build(AF_LLC, in->mac.data, 6);
+	int r = -NLE_NOMEM;
+	if (n && dst && ll) {
+		rtnl_neigh_set_ifindex(n, ifindex);
+		rtnl_neigh_set_family(n, fam);
+		rtnl_neigh_set_lladdr(n, ll);
+		rtnl_neigh_set_state(n, NUD_PERMANENT);
+		r = rtnl_neigh_set_dst(n, dst);
+		if (r >= 0)
+			r = rtnl_neigh_add(sk, n, NLM_F_CREATE | NLM_F_REPLACE);
+	}
+	if (ll)
+		nl_addr_put(ll);
+	if (dst)
+		nl_addr_put(dst);
+	if (n)
+		rtnl_neigh_put(n);
+	if (r < 0)
+		return err_set(err, 0, "neighbour on %s: %s", in->device, nl_geterror(r));
+	return 0;
+}
+
 int agent_network_apply(struct agent *a, const net_req *req, struct err **err)
 {
 	if (!a->pid1)
@@ -284,12 +345,15 @@ int agent_network_apply(struct agent *a, const net_req *req, struct err **err)
 			log_info("interface %s: up with %zu addresses", req->interfaces[i]->name,
 				 req->interfaces[i]->n_addresses);
 	}
-	for (size_t i = 0; i < req->n_routes && r >= 0; i++) {
-		size_t k = 0;
-		while (strcmp(req->interfaces[k]->name, req->routes[i]->device) != 0)
-			k++; /* agent_network_check() made sure it is there */
-		r = add_route(sk, req->routes[i], ifindex[k], err);
-	}
+	/* agent_network_check() made sure each device is one of the interfaces */
+	for (size_t i = 0; i < req->n_routes && r >= 0; i++)
+		r = add_route(sk, req->routes[i], ifindex[iface_of(req, req->routes[i]->device)],
+			      err);
+	for (size_t i = 0; i < req->n_neighbours && r >= 0; i++)
+		r = add_neigh(sk, req->neighbours[i],
+			      ifindex[iface_of(req, req->neighbours[i]->device)], err);
+	if (r >= 0 && req->n_neighbours)
+		log_info("%zu permanent neighbours", req->n_neighbours);
 	nl_cache_free(links);
 out_sock:
 	nl_socket_free(sk);

@@ -473,6 +473,7 @@ int rt_agent_update_network(struct rt_agent *a, const struct rt_net *net, struct
 	Hull__Agent__V1__IPAddress addrs[RT_NET_MAX_LINKS][RT_NET_MAX_ADDRS];
 	Hull__Agent__V1__IPAddress *addrp[RT_NET_MAX_LINKS][RT_NET_MAX_ADDRS];
 	Hull__Agent__V1__Route routes[RT_NET_MAX_ROUTES], *routep[RT_NET_MAX_ROUTES];
+	Hull__Agent__V1__Neighbour neighs[RT_NET_MAX_NEIGHS], *neighp[RT_NET_MAX_NEIGHS];
 	for (size_t i = 0; i < net->n_links; i++) {
 		const struct rt_net_link *k = &net->links[i];
 		hull__agent__v1__interface__init(&ifs[i]);
@@ -505,10 +506,21 @@ int rt_agent_update_network(struct rt_agent *a, const struct rt_net *net, struct
 		routes[i].metric = x->metric;
 		routep[i] = &routes[i];
 	}
+	for (size_t i = 0; i < net->n_neighs; i++) {
+		const struct rt_net_neigh *x = &net->neighs[i];
+		hull__agent__v1__neighbour__init(&neighs[i]);
+		neighs[i].address =
+		    (ProtobufCBinaryData){x->family == 4 ? 4 : 16, (uint8_t *)x->addr};
+		neighs[i].mac = (ProtobufCBinaryData){6, (uint8_t *)x->mac};
+		neighs[i].device = (char *)net->links[x->link].name;
+		neighp[i] = &neighs[i];
+	}
 	req.interfaces = ifp;
 	req.n_interfaces = net->n_links;
 	req.routes = routep;
 	req.n_routes = net->n_routes;
+	req.neighbours = neighp;
+	req.n_neighbours = net->n_neighs;
 	return call(a, "UpdateNetwork", &req.base, EMPTY_DESC, CALL_TIMEOUT_MS, NULL, err);
 }
 

@@ -20,6 +20,10 @@
  * is eth0's ingress qdisc, which teardown removes (hull delete, or the
  * cleanup of a failed create).
  *
+ * Permanent neighbours (ARP/NDP entries made by hand or by a CNI plugin) are
+ * copied too: the guest answers and resolves for itself, so without them
+ * an entry the pod relies on (a static gateway MAC, say) would be lost.
+ *
  * Everything that talks to the namespace runs on the calling thread after
  * setns(CLONE_NEWNET), which affects only that thread, and returns to the
  * thread's own namespace before returning: the shim links this too.
@@ -37,6 +41,7 @@
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
 #include <linux/if_tun.h>
+#include <linux/neighbour.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
@@ -47,6 +52,7 @@
 #include <netlink/route/classifier.h>
 #include <netlink/route/cls/u32.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/route.h>
 #include <netlink/route/tc.h>
@@ -247,6 +253,33 @@ static void take_route(struct nl_object *o, void *arg)
 	}
 }
 
+/* Only the entries someone made by hand (ip neigh add ... nud permanent, or
+ * a CNI plugin): what the kernel learnt the guest learns again itself. */
+static void take_neigh(struct nl_object *o, void *arg)
+{
+	struct walk *w = arg;
+	struct rtnl_neigh *n = (struct rtnl_neigh *)o;
+	int fam = rtnl_neigh_get_family(n);
+	struct nl_addr *dst = rtnl_neigh_get_dst(n);
+	struct nl_addr *ll = rtnl_neigh_get_lladdr(n);
+	size_t idx, alen = fam == AF_INET ? 4 : 16;
+	if ((fam != AF_INET && fam != AF_INET6) || !(rtnl_neigh_get_state(n) & NUD_PERMANENT) ||
+	    !link_of(w->net, rtnl_neigh_get_ifindex(n), &idx) || !dst ||
+	    nl_addr_get_len(dst) != alen || !ll || nl_addr_get_len(ll) != 6)
+		return;
+	if (w->net->n_neighs == RT_NET_MAX_NEIGHS) {
+		w->err = -E2BIG;
+		w->what = "neighbours";
+		return;
+	}
+	struct rt_net_neigh *x = &w->net->neighs[w->net->n_neighs++];
+	memset(x, 0, sizeof(*x));
+	x->family = fam == AF_INET ? 4 : 6;
+	x->link = idx;
+	memcpy(x->addr, nl_addr_get_binary_addr(dst), alen);
+	memcpy(x->mac, nl_addr_get_binary_addr(ll), 6);
+}
+
 /* On-link routes first: a route via a gateway needs the gateway reachable. */
 static void order_routes(struct rt_net *net)
 {
@@ -280,11 +313,18 @@ static int discover(struct nl_sock *sk, struct rt_net *net, struct err **err)
 	}
 	if (r < 0)
 		return err_set(err, 0, "list routes: %s", nl_geterror(r));
+	if (w.err == 0 && (r = rtnl_neigh_alloc_cache(sk, &c)) >= 0) {
+		nl_cache_foreach(c, take_neigh, &w);
+		nl_cache_free(c);
+	}
+	if (r < 0)
+		return err_set(err, 0, "list neighbours: %s", nl_geterror(r));
 	if (w.err < 0)
 		return err_set(err, E2BIG,
 			       "%s: more than hull carries into a VM (%d links, %d "
-			       "addresses each, %d routes)",
-			       w.what, RT_NET_MAX_LINKS, RT_NET_MAX_ADDRS, RT_NET_MAX_ROUTES);
+			       "addresses each, %d routes, %d neighbours)",
+			       w.what, RT_NET_MAX_LINKS, RT_NET_MAX_ADDRS, RT_NET_MAX_ROUTES,
+			       RT_NET_MAX_NEIGHS);
 	order_routes(net);
 	return 0;
 }
@@ -473,8 +513,8 @@ int rt_net_setup(const char *netns, struct rt_net *net, struct err **err)
 	if (r >= 0)
 		r = connect_links(sk, net, err);
 	if (r >= 0)
-		log_debug("network: %zu interfaces, %zu routes from %s", net->n_links,
-			  net->n_routes, netns);
+		log_debug("network: %zu interfaces, %zu routes, %zu neighbours from %s",
+			  net->n_links, net->n_routes, net->n_neighs, netns);
 	if (r < 0 && sk) {
 		/* undo: the taps go with their fds, eth0's qdiscs by hand */
 		for (size_t i = 0; i < net->n_links; i++)

@@ -30,6 +30,13 @@ struct virtio_net_opts {
 /* virtio-net on a tap device. */
 int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
 		      const struct virtio_net_opts *opts, struct virtio_dev **out);
+/* The same on a non-blocking fd made ready already (opts->tap and ->fd
+ * unused): each read gives and each write takes one frame behind its 12-byte
+ * virtio-net header — a tap after virtio_net_create()'s ioctls, or in tests
+ * one end of a datagram socketpair. offloads: offer CSUM/TSO (the fd takes
+ * TUNSETOFFLOAD). The fd is owned from here on, also on failure. */
+int virtio_net_create_fd(struct vmm_mem *mem, struct vmm_loop *loop, int fd, bool offloads,
+			 const struct virtio_net_opts *opts, struct virtio_dev **out);
 
 struct vmm_balloon_stats {
 	bool valid; /* the guest has reported at least once */

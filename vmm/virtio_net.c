@@ -347,45 +347,20 @@ static const struct virtio_dev_ops net_ops = {
     .free = net_free,
 };
 
-int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
-		      const struct virtio_net_opts *opts, struct virtio_dev **out)
+int virtio_net_create_fd(struct vmm_mem *mem, struct vmm_loop *loop, int fd, bool offloads,
+			 const struct virtio_net_opts *opts, struct virtio_dev **out)
 {
 	struct net_dev *n = calloc(1, sizeof(*n));
-	if (!n)
+	if (!n) {
+		close(fd);
 		return -ENOMEM;
-	int r;
-	if (opts->tap) {
-		n->tap = open_tap(opts->tap);
-		r = n->tap < 0 ? n->tap : 0;
-	} else {
-		n->tap = opts->fd;
-		r = check_tap(n->tap);
 	}
-	int hdr = VNET_HDR_LEN;
-	if (r == 0 && ioctl(n->tap, TUNSETVNETHDRSZ, &hdr) < 0)
-		r = -errno;
-	if (r < 0) {
-		if (opts->tap)
-			log_error("tap %s: %s", opts->tap, strerror(-r));
-		else
-			log_error("tap fd %d: %s", opts->fd, strerror(-r));
-		if (n->tap >= 0)
-			close(n->tap);
-		free(n);
-		return r;
-	}
-	/* Probe: a tap that takes the full set takes any subset later. */
-	bool offloads = ioctl(n->tap, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0;
-	if (offloads)
-		ioctl(n->tap, TUNSETOFFLOAD, 0u); /* nothing until the guest acks */
-	r = virtio_dev_init(&n->vdev, &net_ops, VIRTIO_ID_NET, 2, 256, mem, loop);
-	if (r == 0 && loop)
-		r = vmm_loop_add(loop, n->tap, 0, on_tap, n); /* enabled at activation */
-	if (r < 0) {
-		close(n->tap);
-		free(n);
-		return r;
-	}
+	n->tap = fd;
+	int r = virtio_dev_init(&n->vdev, &net_ops, VIRTIO_ID_NET, 2, 256, mem, loop);
+	if (r < 0)
+		goto out_free;
+	if (loop && (r = vmm_loop_add(loop, n->tap, 0, on_tap, n)) < 0) /* enabled at activation */
+		goto out_exit;
 	memcpy(n->cfg.mac, opts->mac, 6);
 	n->cfg.status = VIRTIO_NET_S_LINK_UP;
 	n->vdev.host_features = F(VIRTIO_NET_F_MAC) | F(VIRTIO_NET_F_STATUS);
@@ -400,4 +375,41 @@ int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
 	n->vdev.config_len = sizeof(n->cfg);
 	*out = &n->vdev;
 	return 0;
+
+out_exit:
+	virtio_dev_exit(&n->vdev);
+out_free:
+	close(fd);
+	free(n);
+	return r;
+}
+
+int virtio_net_create(struct vmm_mem *mem, struct vmm_loop *loop,
+		      const struct virtio_net_opts *opts, struct virtio_dev **out)
+{
+	int fd, r;
+	if (opts->tap) {
+		fd = open_tap(opts->tap);
+		r = fd < 0 ? fd : 0;
+	} else {
+		fd = opts->fd;
+		r = check_tap(fd);
+	}
+	int hdr = VNET_HDR_LEN;
+	if (r == 0 && ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
+		r = -errno;
+	if (r < 0) {
+		if (opts->tap)
+			log_error("tap %s: %s", opts->tap, strerror(-r));
+		else
+			log_error("tap fd %d: %s", opts->fd, strerror(-r));
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	/* Probe: a tap that takes the full set takes any subset later. */
+	bool offloads = ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0;
+	if (offloads)
+		ioctl(fd, TUNSETOFFLOAD, 0u); /* nothing until the guest acks */
+	return virtio_net_create_fd(mem, loop, fd, offloads, opts, out);
 }

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The pod's network, the Kata way (tc redirect): the runtime enters the
- * network namespace the OCI spec names, reads its interfaces, addresses and
- * routes, and for each interface creates a tap there and joins tap and
- * interface with ingress qdiscs and mirred redirect filters in both
- * directions. The VMM gets one virtio-net per tap with the interface's MAC
- * and MTU; the agent recreates addresses and routes in the guest.
+ * network namespace the OCI spec names, reads its interfaces, addresses,
+ * routes and permanent neighbours, and for each interface creates a tap
+ * there and joins tap and interface with ingress qdiscs and mirred redirect
+ * filters in both directions. The VMM gets one virtio-net per tap with the
+ * interface's MAC and MTU; the agent recreates addresses, routes and
+ * neighbours in the guest.
  */
 #ifndef HULL_RUNTIME_NET_H
 #define HULL_RUNTIME_NET_H
@@ -21,6 +22,7 @@ struct rt_agent;
 #define RT_NET_MAX_LINKS  8 /* = VMM_MAX_NETS */
 #define RT_NET_MAX_ADDRS  16
 #define RT_NET_MAX_ROUTES 64
+#define RT_NET_MAX_NEIGHS 64
 
 /* The tap of the i-th interface, in the pod's namespace: tapI_hull. */
 
@@ -51,11 +53,21 @@ struct rt_net_route {
 	uint32_t metric;
 };
 
+/* A permanent ARP (IPv4) or NDP (IPv6) entry on one of the links. */
+struct rt_net_neigh {
+	uint8_t family; /* 4 or 6 */
+	uint8_t addr[16];
+	uint8_t mac[6];
+	size_t link; /* index into links */
+};
+
 struct rt_net {
 	struct rt_net_link links[RT_NET_MAX_LINKS];
 	size_t n_links;
 	struct rt_net_route routes[RT_NET_MAX_ROUTES];
 	size_t n_routes;
+	struct rt_net_neigh neighs[RT_NET_MAX_NEIGHS];
+	size_t n_neighs;
 };
 
 /*
@@ -68,7 +80,7 @@ int rt_net_from_spec(const struct oci_spec *spec, const char **netns, struct err
 
 /*
  * In the network namespace at path netns: read its interfaces (not lo, not
- * our taps), their addresses and routes; create a tap per interface (open
+ * our taps), their addresses, routes and permanent neighbours; create a tap per interface (open
  * fd, IFF_VNET_HDR, same MTU, up) and the redirects both ways. On failure
  * everything made here is removed again. Release the fds with
  * rt_net_close() once the VMM holds them (the taps then live as long as the

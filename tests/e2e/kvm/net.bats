@@ -3,9 +3,9 @@
 # The pod's network in the VM (runtime/net.c, guest-agent/network.c): a
 # network namespace set up by Debian's CNI plugins (bridge + host-local,
 # IPv4 and IPv6) is carried into the guest over tc mirred redirects; the
-# container gets the namespace's address, MAC, MTU and routes, pings the
-# bridge's gateway, serves HTTP to the host, reaches a second sandbox over
-# the bridge; teardown leaves no tap and no qdisc; a veth deleted while the
+# container gets the namespace's address, MAC, MTU, routes and permanent
+# neighbours, pings the bridge's gateway, serves HTTP to the host, reaches a
+# second sandbox over the bridge; teardown leaves no tap and no qdisc; a veth deleted while the
 # container runs is logged and cleaned up; --net=host is refused. Needs a
 # /dev/kvm that boots Linux:
 #   make all kernel initramfs
@@ -129,10 +129,13 @@ nothing_in_netns() {
 	[ -z "$(pgrep -x hull-vmm)" ]
 }
 
-@test "net: a CNI bridge network in the VM: address, MAC, MTU, IPv6, ping, HTTP from the host, a second pod" {
+@test "net: a CNI bridge network in the VM: address, MAC, MTU, IPv6, neighbours, ping, HTTP from the host, a second pod" {
 	local ns1=hullns1$$ ns2=hullns2$$
 	cni_netns "$ns1"
 	ip -n "$ns1" link set eth0 mtu 1400
+	# permanent neighbours made by hand are copied into the guest
+	ip netns exec "$ns1" ip neigh add 10.89.7.200 lladdr 02:00:00:00:00:c8 dev eth0 nud permanent
+	ip netns exec "$ns1" ip -6 neigh add fd00:89:7::c8 lladdr 02:00:00:00:00:c9 dev eth0 nud permanent
 	net_bundle "$BATS_TEST_TMPDIR/b1" "$ns1" sh -c \
 		'mkdir -p /www && echo hello-from-hull >/www/index.html && httpd -p 8080 -h /www && exec sleep 1000'
 	start "$BATS_TEST_TMPDIR/b1" c1
@@ -162,6 +165,12 @@ nothing_in_netns() {
 	run hx c1 ip -6 route
 	echo "$output"
 	[[ "$output" == *"default via fd00:89:7::1 dev eth0"* ]]
+	run hx c1 ip -4 neigh
+	echo "$output"
+	echo "$output" | grep -q '^10\.89\.7\.200 dev eth0 lladdr 02:00:00:00:00:c8 .*PERMANENT'
+	run hx c1 ip -6 neigh
+	echo "$output"
+	echo "$output" | grep -q '^fd00:89:7::c8 dev eth0 lladdr 02:00:00:00:00:c9 .*PERMANENT'
 
 	# the gateway is the host's bridge, outside the VM
 	run hx c1 ping -c 2 -W 10 10.89.7.1

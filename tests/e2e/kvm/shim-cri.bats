@@ -5,7 +5,8 @@
 # calls (RunPodSandbox with runtime handler "hull", CreateContainer,
 # StartContainer, ExecSync, Stop/Remove) on containerd's gRPC socket. The
 # sandbox image is a busybox whose command sleeps forever, imported into
-# namespace k8s.io; CNI is a test-private bridge + host-local config.
+# namespace k8s.io; CNI is a test-private bridge + host-local config, over
+# which two pods (two VMs) talk.
 # Needs a /dev/kvm that boots Linux:
 #   make all kernel initramfs
 #   ./hack/nested-kvm --timeout 1500 -- bats --tap tests/e2e/kvm/shim-cri.bats
@@ -111,5 +112,41 @@ teardown() {
 	$CRI rm "$web"
 	$CRI stopp "$pod"
 	$CRI rmp "$pod"
+	no_leftovers
+}
+
+@test "cri: two pods on the CNI bridge, a client in one fetches from the other's IP; nothing left" {
+	local a b ip srv cli
+	a=$(timeout -k 10 300 $CRI runp pod-a hull "$CD/logs")
+	b=$(timeout -k 10 300 $CRI runp pod-b hull "$CD/logs")
+	[ -n "$a" ] && [ -n "$b" ]
+	# the address CNI gave pod A, as the kubelet reads it
+	ip=$(timeout -k 10 60 $CRI podip "$a")
+	echo "pod A: $ip"
+	[[ "$ip" == 10.77.0.* ]]
+	srv=$(timeout -k 10 120 $CRI create "$a" pod-a "$CD/logs" "$HULL_TEST_IMAGE" srv sh -c \
+		'mkdir -p /tmp/www && echo hello-from-pod-a >/tmp/www/index.html &&
+		exec httpd -f -p 8080 -h /tmp/www')
+	timeout -k 10 120 $CRI start "$srv"
+	cli=$(timeout -k 10 120 $CRI create "$b" pod-b "$CD/logs" "$HULL_TEST_IMAGE" cli sh -c \
+		'trap "exit 0" TERM; while :; do sleep 1; done')
+	timeout -k 10 120 $CRI start "$cli"
+	[ "$(pgrep -cx hull-vmm)" -eq 2 ]
+
+	# pod B -> bridge -> pod A: both VMs' tc redirects and virtio-nets
+	run timeout -k 10 150 $CRI exec "$cli" 120 sh -c \
+		"for i in \$(seq 150); do wget -q -O - http://$ip:8080/ && exit 0; sleep 0.2; done; exit 1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello-from-pod-a ]
+
+	timeout -k 10 60 $CRI stop "$cli" 10
+	timeout -k 10 60 $CRI stop "$srv" 0
+	timeout -k 10 60 $CRI rm "$cli"
+	timeout -k 10 60 $CRI rm "$srv"
+	timeout -k 10 120 $CRI stopp "$b"
+	timeout -k 10 120 $CRI stopp "$a"
+	timeout -k 10 60 $CRI rmp "$b"
+	timeout -k 10 60 $CRI rmp "$a"
 	no_leftovers
 }

@@ -119,11 +119,22 @@ static char *network_decode(void (*mutate)(Hull__Agent__V1__UpdateNetworkRequest
 	rt.family = 4;
 	rt.gateway = (ProtobufCBinaryData){4, gw};
 	rt.device = "eth0";
+	static uint8_t nmac[6] = {0x02, 0, 0, 0, 0, 0xc8}, v6[16] = {0xfd, [15] = 0xc8};
+	Hull__Agent__V1__Neighbour n4 = HULL__AGENT__V1__NEIGHBOUR__INIT;
+	Hull__Agent__V1__Neighbour n6 = HULL__AGENT__V1__NEIGHBOUR__INIT, *ns[] = {&n4, &n6};
+	n4.address = (ProtobufCBinaryData){4, gw};
+	n4.mac = (ProtobufCBinaryData){6, nmac};
+	n4.device = "eth0";
+	n6.address = (ProtobufCBinaryData){16, v6};
+	n6.mac = (ProtobufCBinaryData){6, nmac};
+	n6.device = "eth0";
 	Hull__Agent__V1__UpdateNetworkRequest req = HULL__AGENT__V1__UPDATE_NETWORK_REQUEST__INIT;
 	req.interfaces = fs;
 	req.n_interfaces = 1;
 	req.routes = rts;
 	req.n_routes = 1;
+	req.neighbours = ns;
+	req.n_neighbours = 2;
 	if (mutate)
 		mutate(&req);
 	size_t len;
@@ -171,6 +182,26 @@ static void net_tiny_mtu(Hull__Agent__V1__UpdateNetworkRequest *r)
 {
 	r->interfaces[0]->mtu = 67;
 }
+static void net_neigh_short_mac(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->neighbours[1]->mac.len = 0;
+}
+static void net_neigh_odd_address(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->neighbours[0]->address.len = 3;
+}
+static void net_neigh_unknown_device(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	r->neighbours[1]->device = "";
+}
+static void net_neigh_too_many(Hull__Agent__V1__UpdateNetworkRequest *r)
+{
+	static Hull__Agent__V1__Neighbour *many[257];
+	for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+		many[i] = r->neighbours[0];
+	r->neighbours = many;
+	r->n_neighbours = ARRAY_SIZE(many);
+}
 
 static void network_request_is_checked(void **state)
 {
@@ -188,6 +219,10 @@ static void network_request_is_checked(void **state)
 	    {net_family_mismatch, "routes[0]: gateway must be 16 bytes"},
 	    {net_prefix_without_dst, "routes[0]: bad prefix length 8"},
 	    {net_tiny_mtu, "interfaces[0]: mtu 67 out of 68..65535"},
+	    {net_neigh_short_mac, "neighbours[1]: mac must be 6 bytes"},
+	    {net_neigh_odd_address, "neighbours[0]: address must be 4 or 16 bytes"},
+	    {net_neigh_unknown_device, "neighbours[1]: device '' is not one of the interfaces"},
+	    {net_neigh_too_many, "more than 256 neighbours"},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		msg = network_decode(cases[i].mutate);

@@ -15,6 +15,7 @@ python3-grpcio, python3-protobuf, protobuf-compiler.
   cri.py SOCK start|rm|stopp|rmp ID
   cri.py SOCK stop ID TIMEOUT_S
   cri.py SOCK status ID          -> "STATE EXIT_CODE"
+  cri.py SOCK podip POD_ID       -> the pod's IP (PodSandboxStatus, from CNI)
   cri.py SOCK exec ID TIMEOUT_S CMD...   stdout/stderr relayed, exits with its code
 
 The pod's config is rebuilt from POD and LOGDIR for CreateContainer, as the
@@ -116,6 +117,9 @@ def main(argv):
         st = call(ch, "ContainerStatus", api.ContainerStatusRequest(container_id=args[0]),
                   api.ContainerStatusResponse).status
         print(api.ContainerState.Name(st.state), st.exit_code)
+    elif op == "podip":
+        req = api.PodSandboxStatusRequest(pod_sandbox_id=args[0])
+        print(call(ch, "PodSandboxStatus", req, api.PodSandboxStatusResponse).status.network.ip)
     elif op == "exec":
         req = api.ExecSyncRequest(container_id=args[0], timeout=int(args[1]), cmd=args[2:])
         r = call(ch, "ExecSync", req, api.ExecSyncResponse)
