@@ -141,6 +141,27 @@ static void loopback_up(void)
 		log_warn("bring up lo: %s", strerror(errno));
 }
 
+/*
+ * Free page reporting (virtio-balloon) hands free blocks of this order and up
+ * back to the host. Linux 6.1 sets it to pageblock_order when the balloon
+ * registers: order 10 (4 MiB) in our kernel without hugetlbfs, and it
+ * reports only while more than 32 blocks of that order are free, so a small
+ * guest (128 MiB: ~90 MiB free) never reports at all. What boot touched and
+ * freed (the compressed kernel, the initramfs image) is fragmented: measured
+ * on an idle 128 MiB sandbox, order 9 gave back 0.9 MiB, order 5 (128 KiB)
+ * 5.8 MiB of 43, order 3 no more. The knob is read at each reporting pass.
+ */
+#define PAGE_REPORTING_ORDER "/sys/module/page_reporting/parameters/page_reporting_order"
+
+static void set_page_reporting_order(void)
+{
+	_cleanup_close_ int fd = open(PAGE_REPORTING_ORDER, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* a kernel without page reporting */
+	if (write(fd, "5", 1) != 1)
+		log_warn("%s: %s", PAGE_REPORTING_ORDER, strerror(errno));
+}
+
 int agent_init_pid1(struct err **err)
 {
 	int r = mount_api(err);
@@ -151,5 +172,6 @@ int agent_init_pid1(struct err **err)
 	if (sethostname("hull", 4) < 0)
 		log_warn("sethostname: %s", strerror(errno));
 	loopback_up();
+	set_page_reporting_order();
 	return 0;
 }

@@ -247,6 +247,8 @@ static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
 	    .console = VMM_CONSOLE_FILE,
 	    .console_path = st->console_log,
 	    .rng = true,
+	    /* free page reporting: what the guest frees goes back to the host */
+	    .balloon = true,
 	    .vsock_cid = VSOCK_CID,
 	    .vsock_uds = st->vsock,
 	    .log_level = cfg->log_level,

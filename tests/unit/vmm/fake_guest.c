@@ -17,9 +17,23 @@ int fake_guest_init(struct fake_guest *g, uint64_t size)
 	return vmm_mem_add(&g->mem, 0, size, g->ram);
 }
 
+int fake_guest_init_memfd(struct fake_guest *g, uint64_t size)
+{
+	memset(g, 0, sizeof(*g));
+	if (vmm_mem_alloc(&g->mem, size, size) < 0)
+		return -1;
+	g->ram = g->mem.regions[0].hva;
+	g->size = size;
+	g->brk = 0x1000;
+	return 0;
+}
+
 void fake_guest_free(struct fake_guest *g)
 {
-	free(g->ram);
+	if (g->mem.fd >= 0)
+		vmm_mem_free(&g->mem);
+	else
+		free(g->ram);
 	g->ram = NULL;
 }
 

@@ -49,6 +49,9 @@ struct fake_guest {
 };
 
 int fake_guest_init(struct fake_guest *g, uint64_t size);
+/* The same on real guest RAM (vmm_mem_alloc: a shared memfd mapping), for
+ * devices that give memory back to the host. */
+int fake_guest_init_memfd(struct fake_guest *g, uint64_t size);
 void fake_guest_free(struct fake_guest *g);
 /* Guest-physical address of a fresh zeroed block (16-byte aligned). */
 uint64_t fake_alloc(struct fake_guest *g, uint64_t len);
