@@ -43,7 +43,7 @@ struct vmm_balloon_stats {
 	uint64_t free_bytes, total_bytes, available_bytes;
 	uint64_t target_bytes, actual_bytes; /* asked for / handed over */
 };
-/* virtio-balloon with free page reporting through the stats queue. */
+/* virtio-balloon: inflate/deflate, the statistics queue, free page reporting. */
 int virtio_balloon_create(struct vmm_mem *mem, struct vmm_loop *loop, struct virtio_dev **out);
 /* Ask the guest to hand over `bytes` of its RAM (0: give it all back). */
 void virtio_balloon_set_target(struct virtio_dev *dev, uint64_t bytes);
