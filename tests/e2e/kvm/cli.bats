@@ -277,6 +277,27 @@ PY
 	no_sandbox_left
 }
 
+@test "kvm cli: hull create killed half-way (-9, guest still booting): delete cleans up" {
+	make_busybox_bundle "$BUNDLE" sleep 1000
+	"$HULL" --root "$R" create -b "$BUNDLE" c1 </dev/null >"$R.out" 2>&1 &
+	local create=$!
+	# kill it once the VMM runs: the sandbox is half made
+	for _ in $(seq 300); do pgrep -x hull-vmm >/dev/null && break; sleep 0.1; done
+	pgrep -x hull-vmm >/dev/null
+	kill -9 "$create"
+	wait "$create" || true
+	run "$HULL" --root "$R" list
+	echo "$output"
+	run "$HULL" --root "$R" delete -f c1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	no_sandbox_left
+	# and the id can be used again
+	bundle_args "$BUNDLE" true
+	timeout 300 "$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null
+	no_sandbox_left
+}
+
 @test "kvm cli: files: rootfs writes land in the bundle, bind mounts (rw, ro, a file), ro rootfs" {
 	[ "$ROOTFS_MODE" = virtiofs ] || skip "rootfs writes reach the bundle only over virtio-fs"
 	mkdir -p "$R.vol" "$R.rovol"
