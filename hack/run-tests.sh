@@ -107,7 +107,7 @@ fi
 # Minutes per file under nested TCG (measured on a fresh clone, 2026-12-04,
 # rounded up), to balance the shards and to set each file's deadline
 # (2 x weight + 5 minutes); a file not listed counts 3.
-declare -A kvm_weight=([cli.bats]=5 [shim.bats]=4 [clients.bats]=3 [net.bats]=3 [vmm.bats]=3
+declare -A kvm_weight=([cli.bats]=6 [shim.bats]=4 [clients.bats]=3 [net.bats]=3 [vmm.bats]=3
 	[shim-cri.bats]=4 [shim-pod.bats]=2 [cli-ops.bats]=1 [agent-vmm.bats]=1
 	[vmm-virtiofs.bats]=1 [agent-cgroup.bats]=1 [cli-parallel.bats]=1 [agent-guest.bats]=1
 	[kernel.bats]=1)
