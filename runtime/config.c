@@ -34,6 +34,7 @@ int rt_config_defaults(struct rt_config *cfg, struct err **err)
 	cfg->log_level = strdup("info");
 	cfg->default_memory_mib = 128;
 	cfg->default_vcpus = 1;
+	cfg->free_page_reporting = true;
 	if (!cfg->kernel || !cfg->initramfs || !cfg->virtiofsd || !cfg->vmm || !cfg->log_level) {
 		rt_config_free(cfg);
 		return err_set(err, ENOMEM, "config defaults");
@@ -100,6 +101,12 @@ static int set_key(struct rt_config *cfg, const char *key, yajl_val v, struct er
 			cfg->rootfs_block = true;
 		else
 			return err_set(err, 0, "rootfs: expected \"virtiofs\" or \"block\"");
+		return 0;
+	}
+	if (strcmp(key, "free_page_reporting") == 0) {
+		if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+			return err_set(err, 0, "free_page_reporting: expected true or false");
+		cfg->free_page_reporting = YAJL_IS_TRUE(v);
 		return 0;
 	}
 	return err_set(err, 0, "%s: unknown key", key);

@@ -248,7 +248,7 @@ static int start_vmm(struct rt_container *c, const struct oci_spec *spec,
 	    .console_path = st->console_log,
 	    .rng = true,
 	    /* free page reporting: what the guest frees goes back to the host */
-	    .balloon = true,
+	    .balloon = cfg->free_page_reporting,
 	    .vsock_cid = VSOCK_CID,
 	    .vsock_uds = st->vsock,
 	    .log_level = cfg->log_level,

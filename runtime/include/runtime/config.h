@@ -37,6 +37,9 @@ struct rt_config {
 	/* How the container rootfs reaches the guest: virtio-fs (default; writes
 	 * land in the bundle) or "block": a copy as an ext4 image on virtio-blk. */
 	bool rootfs_block;
+	/* virtio-balloon free page reporting: memory the guest frees goes back
+	 * to the host (default on). */
+	bool free_page_reporting;
 };
 
 /* Fill *cfg with the built-in defaults (those of hack/default-config.sh for

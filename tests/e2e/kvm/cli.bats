@@ -328,6 +328,7 @@ PY
 	bundle_args "$BUNDLE" sh -c 'echo x >/nope || echo refused'
 	bundle_jq "$BUNDLE" '.root.readonly = true'
 	run --separate-stderr "$HULL" --root "$R" run -b "$BUNDLE" c1 </dev/null
+	echo "status $status: $output / $stderr"
 	[ "$output" = refused ]
 	[ ! -e "$BUNDLE/rootfs/nope" ]
 	no_sandbox_left

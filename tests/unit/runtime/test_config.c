@@ -25,6 +25,7 @@ static void defaults(void **state)
 	assert_string_equal(cfg.virtiofsd, "/usr/lib/qemu/virtiofsd");
 	assert_int_equal(cfg.default_memory_mib, 128);
 	assert_int_equal(cfg.default_vcpus, 1);
+	assert_true(cfg.free_page_reporting);
 	rt_config_free(&cfg);
 }
 
@@ -59,6 +60,7 @@ static void refusals(void **state)
 	    {"{\"kernel\": 5}", "kernel: expected a string"},
 	    {"{\"kernel\": \"vmlinux\"}", "kernel: expected an absolute path"},
 	    {"{\"default_vcpus\": 0}", "default_vcpus: expected an integer in 1..254"},
+	    {"{\"free_page_reporting\": 1}", "free_page_reporting: expected true or false"},
 	    {"{\"default_vcpus\": 300}", "default_vcpus: expected an integer in 1..254"},
 	    {"{\"default_memory_mib\": \"128\"}", "default_memory_mib: expected an integer"},
 	    {"{\"log_level\": \"loud\"}", "log_level: expected one of"},
@@ -85,7 +87,8 @@ static void load_from_env(void **state)
 	assert_true(fd >= 0);
 	const char *json =
 	    "{\"kernel\": \"/k/bzImage\", \"default_memory_mib\": 512,"
-	    " \"default_vcpus\": 2, \"log_level\": \"debug\", \"rootfs\": \"block\"}";
+	    " \"default_vcpus\": 2, \"log_level\": \"debug\", \"rootfs\": \"block\","
+	    " \"free_page_reporting\": false}";
 	assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
 	close(fd);
 
@@ -99,6 +102,7 @@ static void load_from_env(void **state)
 	assert_int_equal(cfg.default_vcpus, 2);
 	assert_string_equal(cfg.log_level, "debug");
 	assert_true(cfg.rootfs_block);
+	assert_false(cfg.free_page_reporting);
 	rt_config_free(&cfg);
 
 	/* errors name the file */
