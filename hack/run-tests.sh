@@ -173,7 +173,10 @@ run_shard() {
 	rm -f "$tap.vm1"
 	[ ${#left[@]} -gt 0 ] || return 125
 	rc=0
-	nested_shard "${left[@]}" >>"$tap" 2>&1 || rc=$?
+	# not >> "$tap": QEMU opens its serial file (our stdout) with O_TRUNC
+	nested_shard "${left[@]}" >"$tap.vm2" 2>&1 || rc=$?
+	cat "$tap.vm2" >>"$tap"
+	rm -f "$tap.vm2"
 	return "$rc"
 }
 wait_kvm_shards() {
