@@ -142,12 +142,12 @@ start_kvm_shards() {
 }
 # One nested test VM running FILE@SECONDS... with hack/bats-files: a hung test
 # fails alone (BATS_TEST_TIMEOUT), a hung file alone (its deadline), instead of
-# the whole shard; a failed file gets one retry, printed loudly: the emulated
+# the whole shard; a failed file gets up to two retries, printed loudly: the emulated
 # SVM under the test VM misbehaves now and then (docs/status.md).
 nested_shard() {
 	./hack/nested-kvm --timeout "${HULL_NESTED_TIMEOUT:-3600}" -- \
 		env BATS_TEST_TIMEOUT="${HULL_BATS_TEST_TIMEOUT:-600}" \
-		HULL_BATS_RETRIES="${HULL_BATS_RETRIES:-1}" ./hack/bats-files "$@"
+		HULL_BATS_RETRIES="${HULL_BATS_RETRIES:-2}" ./hack/bats-files "$@"
 }
 # run_shard TAP FILE@SECONDS...: nested_shard into TAP. When the test VM itself
 # dies (nested-kvm's 125: its kernel panicked, as it does now and then with
