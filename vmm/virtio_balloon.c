@@ -8,10 +8,11 @@
  * the driver's buffer is held and returned to ask for a fresh one.
  *
  * Free page reporting (VIRTIO_BALLOON_F_REPORTING, 5.5.6.7): the guest lists
- * free blocks (2 MiB and up, a while after they became free) as writable
- * buffers on the reporting queue and we punch them out of the memfd too, so
- * memory a guest touched once (boot, a finished job) goes back to the host
- * without anyone setting a balloon target. A reported page the guest uses
+ * free blocks (of its reporting order and up, a while after they became
+ * free; hull-agent sets 128 KiB) as writable buffers on the reporting queue
+ * and we punch them out of the memfd too, so memory a guest touched once
+ * (boot, a finished job) goes back to the host without anyone setting a
+ * balloon target. A reported page the guest uses
  * again reads as zeros, which is what the spec allows.
  *
  * Queue numbers: the driver numbers only the queues of features it acked
