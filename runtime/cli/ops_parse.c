@@ -8,6 +8,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,33 +265,40 @@ static int flags_memory(const struct rt_args *a, struct oci_memory *m, struct er
 	return 0;
 }
 
+/* The numeric cpu flags of `hull update`: where each one's value and its
+ * "given" mark go in struct oci_cpu, and whether it may be negative. One
+ * flag a line: */
+/* clang-format off */
+#define CPU_VALUE(f) offsetof(struct oci_cpu, f), offsetof(struct oci_cpu, has_##f)
+static const struct {
+	const char *name;
+	bool is_signed;
+	size_t value, given;
+} cpu_flags[] = {
+	{"cpu-period", false, CPU_VALUE(period)},
+	{"cpu-share", false, CPU_VALUE(shares)},
+	{"cpu-burst", false, CPU_VALUE(burst)},
+	{"cpu-rt-period", false, CPU_VALUE(realtime_period)},
+	{"cpu-quota", true, CPU_VALUE(quota)},
+	{"cpu-rt-runtime", true, CPU_VALUE(realtime_runtime)},
+	{"cpu-idle", true, CPU_VALUE(idle)},
+};
+/* clang-format on */
+#undef CPU_VALUE
+
 static int flags_cpu(const struct rt_args *a, struct oci_cpu *c, struct err **err)
 {
 	const char *v;
-	int r = 0;
-	if ((v = flag_str(a, "cpu-period")) &&
-	    (r = parse_u64("cpu-period", v, &c->period, err)) >= 0)
-		c->has_period = true;
-	if (r >= 0 && (v = flag_str(a, "cpu-share")) &&
-	    (r = parse_u64("cpu-share", v, &c->shares, err)) >= 0)
-		c->has_shares = true;
-	if (r >= 0 && (v = flag_str(a, "cpu-burst")) &&
-	    (r = parse_u64("cpu-burst", v, &c->burst, err)) >= 0)
-		c->has_burst = true;
-	if (r >= 0 && (v = flag_str(a, "cpu-rt-period")) &&
-	    (r = parse_u64("cpu-rt-period", v, &c->realtime_period, err)) >= 0)
-		c->has_realtime_period = true;
-	if (r >= 0 && (v = flag_str(a, "cpu-quota")) &&
-	    (r = parse_i64("cpu-quota", v, &c->quota, err)) >= 0)
-		c->has_quota = true;
-	if (r >= 0 && (v = flag_str(a, "cpu-rt-runtime")) &&
-	    (r = parse_i64("cpu-rt-runtime", v, &c->realtime_runtime, err)) >= 0)
-		c->has_realtime_runtime = true;
-	if (r >= 0 && (v = flag_str(a, "cpu-idle")) &&
-	    (r = parse_i64("cpu-idle", v, &c->idle, err)) >= 0)
-		c->has_idle = true;
-	if (r < 0)
-		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(cpu_flags); i++) {
+		if (!(v = flag_str(a, cpu_flags[i].name)))
+			continue;
+		void *value = (char *)c + cpu_flags[i].value;
+		int r = cpu_flags[i].is_signed ? parse_i64(cpu_flags[i].name, v, value, err)
+					       : parse_u64(cpu_flags[i].name, v, value, err);
+		if (r < 0)
+			return r;
+		*(bool *)((char *)c + cpu_flags[i].given) = true;
+	}
 	if ((v = flag_str(a, "cpuset-cpus")) && !(c->cpus = strdup(v)))
 		return err_set(err, ENOMEM, "cpuset-cpus");
 	if ((v = flag_str(a, "cpuset-mems")) && !(c->mems = strdup(v)))
