@@ -17,7 +17,14 @@
 #               busy; the rest of the machine would idle)
 #
 # HULL_TEST_SUITES="unit e2e-host" runs only the named suites.
+# HULL_TEST_BUDGET (seconds, default 2400) bounds the nested e2e-kvm shards,
+# counted from this script's start: CI must end within 45 minutes, retries of
+# a flaky emulated SVM included (hack/bats-files: HULL_BATS_BUDGET).
 set -uo pipefail
+t0=$(date +%s)
+budget=${HULL_TEST_BUDGET:-2400}
+# budget_left: seconds of HULL_TEST_BUDGET still left
+budget_left() { echo $((t0 + budget - $(date +%s))); }
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -144,41 +151,66 @@ start_kvm_shards() {
 # fails alone (BATS_TEST_TIMEOUT), a hung file alone (its deadline), instead of
 # the whole shard; a failed file gets up to two retries, printed loudly: the emulated
 # SVM under the test VM misbehaves now and then (docs/status.md).
+# Its files share what is left of the budget, less a minute and a half for
+# booting and powering off; the VM itself is killed two minutes after that.
 nested_shard() {
-	./hack/nested-kvm --timeout "${HULL_NESTED_TIMEOUT:-3600}" -- \
+	local left
+	left=$(budget_left)
+	./hack/nested-kvm --timeout "$((left + 120))" -- \
 		env BATS_TEST_TIMEOUT="${HULL_BATS_TEST_TIMEOUT:-600}" \
+		HULL_BATS_BUDGET="$((left - 90))" \
 		HULL_BATS_RETRIES="${HULL_BATS_RETRIES:-2}" ./hack/bats-files "$@"
 }
 # run_shard TAP FILE@SECONDS...: nested_shard into TAP. When the test VM itself
 # dies (nested-kvm's 125: its kernel panicked, as it does now and then with
-# many guests under the emulated SVM), the files it did not finish run once
-# more in a new VM; the unfinished file's partial output stays as "# !!!"
-# comments, so only finished runs count.
+# many guests under the emulated SVM), the files it did not finish run in a
+# new VM, up to HULL_VM_RETRIES (default 3) times while the budget lasts; the
+# unfinished file's partial output stays as "# !!!" comments, so only
+# finished runs count.
 run_shard() {
-	local tap=$1 rc=0 f last
+	local tap=$1 rc f last vm=1
 	shift
-	local -a left=()
-	nested_shard "$@" >"$tap.vm1" 2>&1 || rc=$?
-	if [ "$rc" -ne 125 ] || [ "${HULL_VM_RETRIES:-1}" -lt 1 ]; then
-		mv "$tap.vm1" "$tap"
-		return "$rc"
-	fi
-	for f in "$@"; do
-		grep -q "^# ${f%@*}: exit " "$tap.vm1" || left+=("$f")
+	local -a todo=("$@") left
+	: >"$tap"
+	while :; do
+		rc=0
+		# a file of its own each time: QEMU's serial output and nested-kvm's
+		# own messages must not overwrite what an earlier VM wrote
+		nested_shard "${todo[@]}" >"$tap.vm" 2>&1 || rc=$?
+		if [ "$rc" -ne 125 ]; then
+			cat "$tap.vm" >>"$tap"
+			break
+		fi
+		left=()
+		for f in "${todo[@]}"; do
+			grep -qE "^# ${f%@*}: (exit |not run)" "$tap.vm" || left+=("$f")
+		done
+		last=$(grep -nE '^# .*: (exit [0-9]* after |not run)' "$tap.vm" | tail -1 | cut -d: -f1)
+		{
+			head -n "${last:-0}" "$tap.vm"
+			tail -n +"$((${last:-0} + 1))" "$tap.vm" | sed 's/^/# !!! /'
+			if [ ${#left[@]} -gt 0 ]; then
+				echo "# !!! test VM $vm died (nested-kvm exit 125) before finishing: ${left[*]}"
+			else
+				echo "# !!! test VM $vm died (nested-kvm exit 125) after its last file"
+			fi
+		} >>"$tap"
+		if [ ${#left[@]} -eq 0 ]; then
+			rc=0 # the TAP above has every result
+			break
+		fi
+		if [ "$vm" -gt "${HULL_VM_RETRIES:-3}" ]; then
+			echo "# !!! no new test VM: HULL_VM_RETRIES=${HULL_VM_RETRIES:-3} used up" >>"$tap"
+			break
+		fi
+		if [ "$(budget_left)" -lt 300 ]; then
+			echo "# !!! no new test VM: only $(budget_left)s of HULL_TEST_BUDGET left" >>"$tap"
+			break
+		fi
+		todo=("${left[@]}")
+		vm=$((vm + 1))
 	done
-	last=$(grep -n '^# .*: exit [0-9]* after ' "$tap.vm1" | tail -1 | cut -d: -f1)
-	{
-		head -n "${last:-0}" "$tap.vm1"
-		tail -n +"$((${last:-0} + 1))" "$tap.vm1" | sed 's/^/# !!! /'
-		echo "# !!! the test VM died (nested-kvm exit 125); a new VM runs what it left: ${left[*]}"
-	} >"$tap"
-	rm -f "$tap.vm1"
-	[ ${#left[@]} -gt 0 ] || return 125
-	rc=0
-	# not >> "$tap": QEMU opens its serial file (our stdout) with O_TRUNC
-	nested_shard "${left[@]}" >"$tap.vm2" 2>&1 || rc=$?
-	cat "$tap.vm2" >>"$tap"
-	rm -f "$tap.vm2"
+	rm -f "$tap.vm"
 	return "$rc"
 }
 wait_kvm_shards() {
