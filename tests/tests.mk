@@ -3,7 +3,8 @@
 #   tests/unit/<module>/test_<name>.c  one cmocka binary each; other .c files in
 #                                      the same folder are helpers linked into each
 #   tests/fuzz/fuzz_<name>.c           one libFuzzer target each (make fuzz);
-#                                      seeds in tests/fuzz/corpus/<name>/
+#                                      seeds in tests/fuzz/corpus/<name>/; other
+#                                      .c files there are helpers linked into each
 #   tests/e2e/host/*.bats              end-to-end tests that need no booting guest
 #   tests/e2e/kvm/*.bats               end-to-end tests that boot guests: run natively
 #                                      where /dev/kvm can boot Linux, else in hack/nested-kvm
@@ -22,8 +23,9 @@ $(foreach t,$(unit_srcs),$(eval $(call unit_test,$(t))))
 
 fuzz_srcs := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 fuzz_bin = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(1))
+fuzz_helpers := $(sort $(filter-out tests/fuzz/fuzz_%.c,$(wildcard tests/fuzz/*.c)))
 define fuzz_target
-$(call fuzz_bin,$(1)): $(call objs,$(1)) $(LIBS)
+$(call fuzz_bin,$(1)): $(call objs,$(1) $(fuzz_helpers)) $(LIBS)
 	$$(call say,LD,$$@)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$(filter %.o,$$^) $$(LINK_LIBS)

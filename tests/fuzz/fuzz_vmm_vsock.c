@@ -26,6 +26,7 @@
 
 #include "../../vmm/vsock_muxer.h"
 #include "../../vmm/vsock_packet.h"
+#include "input.h"
 #include "lib/log.h"
 
 #define CID      3
@@ -36,21 +37,12 @@ static char dir[64], path[96];
 static int listeners[N_LISTEN];
 
 struct run {
-	const uint8_t *p;
-	size_t left;
+	struct input in;
 	struct vsock_muxer *m;
 	int host[MAX_HOST];
 	unsigned n_host;
 	uint32_t last_local; /* src_port of the last REQUEST we received */
 };
-
-static int byte(struct run *r)
-{
-	if (!r->left)
-		return -1;
-	r->left--;
-	return *r->p++;
-}
 
 /* Open sockets, epoll and timer fds (what the muxer creates; libFuzzer's own
  * symbolizer pipes come and go); with print set, list every fd on stderr. */
@@ -103,39 +95,27 @@ static void host_add(struct run *r, int fd)
 
 static void guest_packet(struct run *r)
 {
-	int ctl = byte(r);
-	if (ctl < 0 || r->left < VSOCK_HDR_SIZE)
-		return;
+	int ctl = input_byte(&r->in);
 	struct vsock_hdr h;
-	vsock_hdr_parse(r->p, VSOCK_HDR_SIZE, &h);
-	r->p += VSOCK_HDR_SIZE;
-	r->left -= VSOCK_HDR_SIZE;
-	if (ctl & 1)
-		h.src_cid = CID;
-	if (ctl & 2)
-		h.dst_cid = VSOCK_HOST_CID;
-	if (ctl & 4)
-		h.type = VSOCK_TYPE_STREAM;
-	if (ctl & 8)
-		h.op = (uint16_t)(h.op % 8);
+	if (ctl < 0 || !input_vsock_hdr(&r->in, ctl, CID, &h))
+		return;
 	if (ctl & 16) /* a listening host port or the last host-initiated stream */
 		h.dst_port = (ctl & 32) ? r->last_local : 1 + h.dst_port % N_LISTEN;
 	if (ctl & 64)
 		h.src_port %= 4;
 	if (ctl & 128)
-		h.len = h.len % (r->left + 1);
-	size_t have = h.len < r->left ? h.len : r->left;
-	struct iovec iov[2] = {{(void *)r->p, have / 2},
-			       {(void *)(r->p + have / 2), have - have / 2}};
+		h.len = h.len % (r->in.left + 1);
+	const uint8_t *payload;
+	size_t have = input_take(&r->in, h.len, &payload);
+	struct iovec iov[2] = {{(void *)payload, have / 2},
+			       {(void *)(payload + have / 2), have - have / 2}};
 	vsock_muxer_tx(r->m, &h, iov, 2);
-	r->p += have;
-	r->left -= have;
 }
 
 static void guest_take(struct run *r)
 {
 	static uint8_t buf[VSOCK_MAX_PKT_LEN + 1];
-	int b = byte(r);
+	int b = input_byte(&r->in);
 	size_t cap = b < 0 ? 4096 : (size_t)b * 257;
 	struct vsock_hdr h;
 	struct iovec iov = {buf, cap};
@@ -151,7 +131,7 @@ static void guest_take(struct run *r)
 
 static void host_connect(struct run *r)
 {
-	int port = byte(r);
+	int port = input_byte(&r->in);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -169,18 +149,17 @@ static void host_connect(struct run *r)
 
 static void host_write(struct run *r)
 {
-	int which = byte(r), len = byte(r);
+	int which = input_byte(&r->in), len = input_byte(&r->in);
 	if (which < 0 || len < 0 || !r->n_host)
 		return;
-	size_t n = (size_t)len * 16 < r->left ? (size_t)len * 16 : r->left;
-	send(r->host[which % r->n_host], r->p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	r->p += n;
-	r->left -= n;
+	const uint8_t *bytes;
+	size_t n = input_take(&r->in, (size_t)len * 16, &bytes);
+	send(r->host[which % r->n_host], bytes, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 static void host_close(struct run *r)
 {
-	int which = byte(r);
+	int which = input_byte(&r->in);
 	if (which < 0 || !r->n_host)
 		return;
 	unsigned i = (unsigned)which % r->n_host;
@@ -210,14 +189,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static unsigned runs;
 	if (!dir[0])
 		init_once();
-	struct run r = {.p = data, .left = size};
+	struct run r = {.in = {.p = data, .left = size}};
 	struct vsock_muxer_config cfg = {.path = path, .guest_cid = CID, .max_conns = 8};
 	int err = vsock_muxer_new(&cfg, &r.m);
 	if (err < 0) {
 		fprintf(stderr, "vsock_muxer_new: %s\n", strerror(-err));
 		abort();
 	}
-	for (int op; (op = byte(&r)) >= 0;) {
+	for (int op; (op = input_byte(&r.in)) >= 0;) {
 		switch (op % 6) {
 		case 0:
 			guest_packet(&r);
