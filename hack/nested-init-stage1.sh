@@ -20,6 +20,7 @@ for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	hull.repo=*) repo=${arg#hull.repo=} ;;
 	hull.run=*) run=${arg#hull.run=} ;;
+	hull.modules=*) modules=${arg#hull.modules=} ;;
 	esac
 done
 [ -n "$repo" ] && [ -n "$run" ] || die "hull.repo= and hull.run= missing from the kernel command line"
@@ -30,6 +31,12 @@ mount -t tmpfs -o mode=755 tmpfs /upper || die "tmpfs"
 mkdir -p /upper/data /upper/work
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work /newroot ||
 	die "cannot mount the overlay root"
+# a kernel that is not the host's (NESTED_KERNEL_ROOT) brings its modules
+if [ -n "$modules" ]; then
+	mkdir -p "/newroot/lib/modules/$(uname -r)"
+	mount --bind "/newroot$modules" "/newroot/lib/modules/$(uname -r)" ||
+		die "cannot bind $modules to /lib/modules/$(uname -r)"
+fi
 mount -t 9p -o trans=virtio,version=9p2000.L,cache=mmap,msize=512000 repo "/newroot$repo" ||
 	die "cannot mount the source tree at $repo"
 
