@@ -28,12 +28,13 @@
 #include "../../vmm/vsock_packet.h"
 #include "input.h"
 #include "lib/log.h"
+#include "tmpdir.h"
 
 #define CID      3
 #define N_LISTEN 3
 #define MAX_HOST 16
 
-static char dir[64], path[96];
+static char path[96];
 static int listeners[N_LISTEN];
 
 struct run {
@@ -70,10 +71,7 @@ static int count_fds(bool print)
 static void init_once(void)
 {
 	log_set_level(LOG_ERROR);
-	snprintf(dir, sizeof(dir), "/tmp/hull-fuzz-vsock-XXXXXX");
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	snprintf(path, sizeof(path), "%s/v.sock", fuzz_tmpdir("vsock"));
 	for (int i = 0; i < N_LISTEN; i++) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%d", path, i + 1);
@@ -187,7 +185,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int baseline = -1;
 	static unsigned runs;
-	if (!dir[0])
+	if (!path[0])
 		init_once();
 	struct run r = {.in = {.p = data, .left = size}};
 	struct vsock_muxer_config cfg = {.path = path, .guest_cid = CID, .max_conns = 8};

@@ -27,12 +27,13 @@
 #include "../../vmm/vsock_packet.h"
 #include "fake_driver.h"
 #include "lib/log.h"
+#include "tmpdir.h"
 
 #define CID 3
 
 static const struct fdrv_config layout = {
     .ram_gpa = 0x10000, .ram_size = 512 * 1024, .n_queues = 2, .qsize = 16};
-static char dir[64], path[96];
+static char path[96];
 static int listener;
 
 struct drv {
@@ -123,10 +124,7 @@ static void host_connect(struct drv *d)
 static void init_once(void)
 {
 	log_set_level(LOG_ERROR);
-	snprintf(dir, sizeof(dir), "/tmp/hull-fuzz-vsockdev-XXXXXX");
-	if (!mkdtemp(dir))
-		abort();
-	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	snprintf(path, sizeof(path), "%s/v.sock", fuzz_tmpdir("vsockdev"));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_1", path);
 	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -138,7 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!dir[0])
+	if (!path[0])
 		init_once();
 	struct drv d;
 	fdrv_init(&d.f, &layout, data, size);
