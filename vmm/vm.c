@@ -336,6 +336,13 @@ static void describe_cpu(struct vmm_vcpu *v, char *buf, size_t len)
 		snprintf(buf, len, "registers unavailable");
 		return;
 	}
+	/* On AMD, KVM reinitialises the VMCB after a SHUTDOWN intercept (its
+	 * contents are undefined then): what is left is the reset state. */
+	if (r.rip == 0xfff0 && s.cs.base == 0xffff0000 && !(s.cr0 & 1)) {
+		snprintf(buf, len,
+			 "registers lost: KVM reset the vCPU when it reported the shutdown");
+		return;
+	}
 	snprintf(buf, len, "rip=0x%llx rsp=0x%llx cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
 		 (unsigned long long)r.rip, (unsigned long long)r.rsp, (unsigned long long)s.cr0,
 		 (unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
