@@ -601,11 +601,12 @@ static int count_dir(const char *path)
 	return n;
 }
 
-/* Threads exit a moment after they let go of the server: wait for it. */
+/* Threads exit a moment after they let go of the server: the thread count
+ * once it is down to at most want, or after a second. */
 static int settle_threads(int want)
 {
 	int n = count_dir("/proc/self/task");
-	for (int i = 0; i < 200 && n != want; i++) {
+	for (int i = 0; i < 200 && n > want; i++) {
 		sleep_ms(5);
 		n = count_dir("/proc/self/task");
 	}
@@ -644,7 +645,8 @@ static void churn_one(const char *path, int kind)
 static void no_leaked_fds_or_threads(void **state)
 {
 	int fds0 = count_dir("/proc/self/fd");
-	int threads0 = count_dir("/proc/self/task");
+	/* earlier tests' threads may still be exiting: let them go first */
+	int threads0 = settle_threads(1);
 	char dir[] = "/tmp/ttrpc-churn-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char path[64];
@@ -678,7 +680,9 @@ static void no_leaked_fds_or_threads(void **state)
 	unlink(path);
 	rmdir(dir);
 	assert_int_equal(count_dir("/proc/self/fd"), fds0);
-	assert_int_equal(settle_threads(threads0), threads0);
+	/* fewer is fine: a thread of an earlier test that took over a second
+	 * to exit (CI once counted 2 at the start and 1 at the end) */
+	assert_in_range(settle_threads(threads0), 1, threads0);
 }
 
 int main(void)
