@@ -17,12 +17,11 @@ done
 dir=$(mktemp -d /run/hull-demo.XXXXXX)
 trap '"$B/bin/hull" --root "$dir/state" delete -f demo >/dev/null 2>&1; rm -rf "$dir"' EXIT
 export HULL_CONFIG=$dir/config.json
-# The rootfs goes to the guest as an ext4 copy on virtio-blk: the virtio-fs
-# path does not yet finish container creation (docs/status.md).
+# The bundle's rootfs reaches the guest over virtio-fs, as by default.
 cat >"$HULL_CONFIG" <<JSON
 {"kernel": "$B/kernel/bzImage", "initramfs": "$B/initramfs.cpio.gz",
  "vmm": "$B/bin/hull-vmm", "virtiofsd": "/usr/lib/qemu/virtiofsd",
- "default_memory_mib": 256, "default_vcpus": 1, "rootfs": "block"}
+ "default_memory_mib": 256, "default_vcpus": 1}
 JSON
 
 export BUSYBOX_ROOTFS_CACHE=$dir/busybox-rootfs

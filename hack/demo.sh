@@ -15,5 +15,5 @@ if ./hack/kvm-check -q; then
 	exec ./hack/demo-vm.sh
 fi
 echo "demo: $(./hack/kvm-check || true)"
-echo "demo: running inside the nested test VM (hack/nested-kvm, ~10 s to boot it)"
+echo "demo: running inside the nested test VM (hack/nested-kvm, ~6 s to boot it)"
 exec ./hack/nested-kvm --timeout 900 -- ./hack/demo-vm.sh
