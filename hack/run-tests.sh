@@ -174,8 +174,8 @@ run_shard() {
 	: >"$tap"
 	while :; do
 		rc=0
-		# a file of its own each time: QEMU's serial output and nested-kvm's
-		# own messages must not overwrite what an earlier VM wrote
+		# into a scratch file, not straight into $tap: what a dead VM left
+		# unfinished is marked below before it joins the TAP
 		nested_shard "${todo[@]}" >"$tap.vm" 2>&1 || rc=$?
 		if [ "$rc" -ne 125 ]; then
 			cat "$tap.vm" >>"$tap"
